@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SIGBUS recovery for reads from file mappings.
+ *
+ * Each thread publishes, in thread-local storage, the source range it is
+ * copying and a recovery point. The handler only acts on faults inside the
+ * published range of the faulting thread; every other SIGBUS goes to
+ * whoever handled it before us, so the library does not hide real bugs.
+ */
+#define _GNU_SOURCE
+#include "fault_guard.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <hexz/common.h>
+
+/*
+ * initial-exec TLS: the handler must not call __tls_get_addr, which may
+ * allocate. The variables are small, so the static TLS surplus that glibc
+ * reserves for dlopen()ed libraries always has room for them.
+ */
+#define GUARD_TLS __thread __attribute__((tls_model("initial-exec")))
+
+struct guard_frame {
+	sigjmp_buf env;
+	uintptr_t lo;
+	uintptr_t hi;
+};
+
+static GUARD_TLS struct guard_frame *volatile active_frame;
+
+static struct sigaction previous_action;
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static int install_error;
+
+static void
+pass_to_previous(int sig, siginfo_t *info, void *uctx)
+{
+	if (previous_action.sa_flags & SA_SIGINFO) {
+		previous_action.sa_sigaction(sig, info, uctx);
+		return;
+	}
+	if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+		previous_action.sa_handler(sig);
+		return;
+	}
+	/*
+	 * Default disposition: restore it and return. The faulting instruction
+	 * runs again, faults again, and the process dies with SIGBUS exactly
+	 * as it would have without us (a hardware SIGBUS cannot be ignored).
+	 */
+	signal(sig, SIG_DFL);
+}
+
+static void
+on_sigbus(int sig, siginfo_t *info, void *uctx)
+{
+	struct guard_frame *frame = active_frame;
+	uintptr_t addr = (uintptr_t)info->si_addr;
+
+	if (frame && addr >= frame->lo && addr < frame->hi) {
+		active_frame = NULL;
+		siglongjmp(frame->env, 1);
+	}
+	pass_to_previous(sig, info, uctx);
+}
+
+static void
+install_handler(void)
+{
+	struct sigaction action;
+
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = on_sigbus;
+	/*
+	 * SA_NODEFER: we leave the handler with siglongjmp and do not save or
+	 * restore the signal mask (that would cost a system call per read), so
+	 * SIGBUS must not be blocked while the handler runs.
+	 */
+	action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGBUS, &action, &previous_action) != 0)
+		install_error = errno;
+}
+
+int
+fault_guard_install(void)
+{
+	pthread_once(&install_once, install_handler);
+	return install_error;
+}
+
+int
+fault_guard_copy(void *dst, const void *src, size_t len)
+{
+	struct guard_frame frame;
+
+	frame.lo = (uintptr_t)src;
+	frame.hi = frame.lo + len;
+	if (sigsetjmp(frame.env, 0) != 0)
+		return HEXZ_ERR_IO;
+	active_frame = &frame;
+	/* Keep the compiler from moving the copy outside the guarded window. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	memcpy(dst, src, len);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	active_frame = NULL;
+	return HEXZ_OK;
+}

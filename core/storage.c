@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The public storage calls: argument and bounds checks shared by every
+ * backend, then dispatch through the backend's operation table.
+ */
+#include <hexz/storage.h>
+
+#include "storage_backend.h"
+
+/*
+ * True when [offset, offset + len) lies within a snapshot of `size` bytes.
+ * Written without computing offset + len, which could wrap around.
+ */
+static int
+range_within(uint64_t size, uint64_t offset, size_t len)
+{
+	return offset <= size && (uint64_t)len <= size - offset;
+}
+
+uint64_t
+hexz_storage_len(const struct hexz_storage *st)
+{
+	return st ? st->size : 0;
+}
+
+int
+hexz_storage_read_exact(const struct hexz_storage *st, uint64_t offset, size_t len, void *dst)
+{
+	if (!st || (!dst && len > 0))
+		return HEXZ_ERR_INVALID_ARGUMENT;
+	if (!range_within(st->size, offset, len))
+		return HEXZ_ERR_END_OF_FILE;
+	if (len == 0)
+		return HEXZ_OK;
+	return st->ops->read_exact(st, offset, len, dst);
+}
+
+int
+hexz_storage_view(const struct hexz_storage *st, uint64_t offset, size_t len, const void **out)
+{
+	if (!st || !out)
+		return HEXZ_ERR_INVALID_ARGUMENT;
+	if (!range_within(st->size, offset, len))
+		return HEXZ_ERR_END_OF_FILE;
+	if (!st->ops->view)
+		return HEXZ_ERR_UNSUPPORTED;
+	return st->ops->view(st, offset, len, out);
+}
+
+void
+hexz_storage_close(struct hexz_storage *st)
+{
+	if (st)
+		st->ops->close(st);
+}

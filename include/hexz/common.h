@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared definitions of the libhexz public API: symbol export and the
+ * error codes every function returns.
+ */
+#ifndef HEXZ_COMMON_H
+#define HEXZ_COMMON_H
+
+#if defined(__GNUC__)
+#define HEXZ_EXPORT __attribute__((visibility("default")))
+#else
+#define HEXZ_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Result codes. Every libhexz function that can fail returns 0 (HEXZ_OK) on
+ * success or one of these negative values. Where an operating system call
+ * was the cause, the functions that say so also report its errno through an
+ * optional out-parameter, so nothing is lost in the translation.
+ */
+enum hexz_status {
+	HEXZ_OK = 0,
+	/** A required pointer was NULL or an argument is out of its domain. */
+	HEXZ_ERR_INVALID_ARGUMENT = -1,
+	/** The path, or a directory on the way to it, does not exist (ENOENT, ENOTDIR). */
+	HEXZ_ERR_NOT_FOUND = -2,
+	/** The caller may not read the file (EACCES, EPERM). */
+	HEXZ_ERR_PERMISSION = -3,
+	/** Out of memory or address space for the mapping (ENOMEM). */
+	HEXZ_ERR_NO_MEMORY = -4,
+	/** The path names a directory, device, FIFO, socket or other non-regular file. */
+	HEXZ_ERR_NOT_REGULAR = -5,
+	/** The requested range ends beyond the end of the snapshot. */
+	HEXZ_ERR_END_OF_FILE = -6,
+	/** The bytes could not be read: the file shrank under the mapping, or the device failed. */
+	HEXZ_ERR_IO = -7,
+	/** This backend does not offer the requested operation. */
+	HEXZ_ERR_UNSUPPORTED = -8,
+	/** Any other operating system failure (EMFILE, ELOOP, ENAMETOOLONG, ...): see the reported errno. */
+	HEXZ_ERR_SYSTEM = -9,
+};
+
+/**
+ * hexz_strerror() - describe a result code.
+ * @code: a value of enum hexz_status (0 or negative).
+ *
+ * Return: a static, NUL-terminated English sentence fragment; never NULL.
+ * An unknown code yields "unknown libhexz error". The string is owned by the
+ * library and must not be freed.
+ *
+ * Thread safety: safe to call from any thread at any time.
+ */
+HEXZ_EXPORT const char *hexz_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEXZ_COMMON_H */
