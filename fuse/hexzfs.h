@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state of one hexzfs mount, shared by every FUSE callback.
+ */
+#ifndef HEXZFS_HEXZFS_H
+#define HEXZFS_HEXZFS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "stats.h"
+
+struct node_table;
+struct map_cache;
+
+/* Which symbolic links in the snapshot directory are followed. */
+enum symlink_policy {
+	SYMLINKS_INSIDE, /* only links whose target lies under SNAPSHOT_DIR */
+	SYMLINKS_ANY,    /* every link that resolves to a regular file */
+	SYMLINKS_NONE,   /* links are hidden */
+};
+
+/* Settled configuration: everything the command line decided. */
+struct hexzfs_config {
+	const char *source;      /* SNAPSHOT_DIR as the user wrote it */
+	char *source_real;       /* its canonical path, for the symlink policy */
+	double entry_timeout;    /* seconds the kernel may trust a name */
+	double attr_timeout;     /* seconds the kernel may trust attributes */
+	double negative_timeout; /* seconds the kernel may trust a miss */
+	unsigned int map_cache;  /* mappings kept after their last close */
+	enum symlink_policy symlinks;
+	bool set_uid, set_gid, set_umask;
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
+	unsigned int idle_timeout; /* seconds; 0 means never */
+	bool foreground;
+	bool debug;
+};
+
+struct hexzfs {
+	struct hexzfs_config cfg;
+	int source_fd; /* SNAPSHOT_DIR, opened once before mounting */
+	struct node_table *nodes;
+	struct map_cache *maps;
+	struct fuse_session *se;
+	struct hexzfs_stats stats;
+};
+
+/* The mount a request belongs to. */
+static inline struct hexzfs *
+hexzfs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+#endif /* HEXZFS_HEXZFS_H */

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hexzfs: mount a directory of .hxz snapshots as read-only files.
+ *
+ * main() is the life of one mount, top to bottom: parse and validate the
+ * command line, open the snapshot directory, create the FUSE session,
+ * mount, go to the background, serve until unmounted or signalled, then
+ * unwind. Every failure unwinds exactly what was done before it, so a bad
+ * invocation leaves nothing mounted and no daemon behind.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hexz/hexz.h>
+
+#include "housekeeper.h"
+#include "log.h"
+#include "map_cache.h"
+#include "node_table.h"
+#include "ops.h"
+#include "options.h"
+
+static void
+print_version(void)
+{
+	printf("hexzfs version %s (libhexz %s)\n", HEXZ_VERSION_STRING, hexz_version());
+	fflush(stdout);
+	fuse_lowlevel_version();
+}
+
+static void
+print_help(const char *prog)
+{
+	options_print_usage(prog);
+	printf("FUSE options:\n");
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+/* Open SNAPSHOT_DIR, checking it is a directory we can list. */
+static int
+open_source(struct hexzfs *fs)
+{
+	const char *src = fs->cfg.source;
+	int fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "hexzfs: snapshot directory '%s': %s\n", src,
+			errno == ENOTDIR ? "not a directory" : strerror(errno));
+		return -1;
+	}
+	if (faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) != 0) {
+		fprintf(stderr, "hexzfs: snapshot directory '%s': %s\n", src, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	fs->cfg.source_real = realpath(src, NULL);
+	if (!fs->cfg.source_real) {
+		fprintf(stderr, "hexzfs: snapshot directory '%s': %s\n", src, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	fs->source_fd = fd;
+	return 0;
+}
+
+static int
+check_mountpoint(const char *mountpoint)
+{
+	struct stat st;
+
+	if (stat(mountpoint, &st) != 0) {
+		fprintf(stderr, "hexzfs: mountpoint '%s': %s\n", mountpoint, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "hexzfs: mountpoint '%s': not a directory\n", mountpoint);
+		return -1;
+	}
+	return 0;
+}
+
+/* The inode table and mapping cache, rooted at SNAPSHOT_DIR. */
+static int
+create_tables(struct hexzfs *fs)
+{
+	struct stat st;
+	int root_fd = fcntl(fs->source_fd, F_DUPFD_CLOEXEC, 0);
+
+	if (root_fd < 0 || fstat(root_fd, &st) != 0) {
+		fprintf(stderr, "hexzfs: snapshot directory '%s': %s\n", fs->cfg.source,
+			strerror(errno));
+		if (root_fd >= 0)
+			close(root_fd);
+		return -1;
+	}
+	fs->nodes = node_table_new(root_fd, &st);
+	fs->maps = map_cache_new(fs->cfg.map_cache, &fs->stats);
+	if (!fs->nodes || !fs->maps) {
+		fprintf(stderr, "hexzfs: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Each directory the kernel knows costs one descriptor: allow as many as
+ * the hard limit permits, as other FUSE servers do.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int
+serve(struct hexzfs *fs, const struct fuse_cmdline_opts *opts)
+{
+	struct fuse_loop_config *loop;
+	int ret;
+
+	if (opts->singlethread)
+		return fuse_session_loop(fs->se);
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(loop, (unsigned int)opts->clone_fd);
+	fuse_loop_cfg_set_max_threads(loop, opts->max_threads);
+	/* UINT_MAX means the option was not given: keep libfuse's default. */
+	if (opts->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(loop, opts->max_idle_threads);
+	ret = fuse_session_loop_mt(fs->se, loop);
+	fuse_loop_cfg_destroy(loop);
+	return ret;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct fuse_lowlevel_ops ops;
+	struct housekeeper hk = { 0 };
+	struct hexzfs fs = { .source_fd = -1 };
+	struct cli cli = { 0 };
+	const char *mountpoint = NULL;
+	int ret = 1;
+
+	log_init();
+	memset(&opts, 0, sizeof(opts));
+	if (options_parse(&args, &fs.cfg, &cli) != 0)
+		goto out_args;
+	/* libfuse's parser wants the mountpoint; hand it back the last positional. */
+	if (cli.npositional > 0 && fuse_opt_add_arg(&args, cli.positional[cli.npositional - 1]))
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (opts.show_help) {
+		print_help(argv[0]);
+		ret = 0;
+		goto out_opts;
+	}
+	if (opts.show_version) {
+		print_version();
+		ret = 0;
+		goto out_opts;
+	}
+	fs.cfg.foreground = opts.foreground;
+	fs.cfg.debug = opts.debug;
+	if (options_settle_paths(&cli, &fs.cfg, &mountpoint) != 0)
+		goto out_opts;
+	if (open_source(&fs) != 0)
+		goto out_opts;
+	if (check_mountpoint(mountpoint) != 0)
+		goto out_source;
+	if (create_tables(&fs) != 0)
+		goto out_tables;
+	if (options_add_defaults(&args, &fs.cfg) != 0)
+		goto out_tables;
+	raise_fd_limit();
+
+	ops_fill(&ops);
+	fs.se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
+	if (!fs.se) {
+		fprintf(stderr, "hexzfs: invalid FUSE options (see above, or hexzfs --help)\n");
+		goto out_tables;
+	}
+	if (fuse_set_signal_handlers(fs.se) != 0 || housekeeper_block_signals() != 0)
+		goto out_session;
+	if (fuse_session_mount(fs.se, mountpoint) != 0) {
+		fprintf(stderr, "hexzfs: cannot mount '%s' on '%s'\n", fs.cfg.source, mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_unmount;
+	if (!opts.foreground)
+		log_use_syslog();
+	if (housekeeper_start(&hk, &fs) != 0)
+		log_msg(FUSE_LOG_WARNING, "no housekeeper thread: SIGUSR1 and idle_timeout disabled\n");
+
+	ret = serve(&fs, &opts) == 0 ? 0 : 1;
+
+	housekeeper_stop(&hk);
+	if (fs.cfg.debug)
+		stats_log(&fs.stats, node_table_count(fs.nodes), map_cache_count(fs.maps));
+out_unmount:
+	fuse_session_unmount(fs.se);
+out_signals:
+	fuse_remove_signal_handlers(fs.se);
+out_session:
+	fuse_session_destroy(fs.se);
+out_tables:
+	map_cache_free(fs.maps);
+	node_table_free(fs.nodes);
+out_source:
+	if (fs.source_fd >= 0)
+		close(fs.source_fd);
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	fuse_opt_free_args(&args);
+	options_free(&cli, &fs.cfg);
+	return ret;
+}

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mapping cache: a hash of versions plus an LRU list of idle mappings.
+ * The design is explained in map_cache.h.
+ */
+#define _GNU_SOURCE
+#include "map_cache.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define BUCKETS 4096u
+
+struct map_cache {
+	pthread_mutex_t lock;
+	struct snapshot_map *buckets[BUCKETS];
+	/* Idle mappings: lru_head is the most recently released. */
+	struct snapshot_map *lru_head, *lru_tail;
+	unsigned long idle;
+	unsigned long total;
+	unsigned int idle_max;
+	struct hexzfs_stats *stats;
+};
+
+static size_t
+bucket_of(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)ino * 0x9e3779b97f4a7c15ull) ^ (uint64_t)dev;
+
+	return (size_t)(h >> 20) & (BUCKETS - 1);
+}
+
+static bool
+same_version(const struct snapshot_map *m, const struct stat *st)
+{
+	return m->ino == st->st_ino && m->dev == st->st_dev && m->size == st->st_size &&
+	       m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       m->ctime.tv_sec == st->st_ctim.tv_sec && m->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+struct map_cache *
+map_cache_new(unsigned int idle_max, struct hexzfs_stats *stats)
+{
+	struct map_cache *cache = calloc(1, sizeof(*cache));
+
+	if (!cache)
+		return NULL;
+	pthread_mutex_init(&cache->lock, NULL);
+	cache->idle_max = idle_max;
+	cache->stats = stats;
+	return cache;
+}
+
+void
+map_cache_free(struct map_cache *cache)
+{
+	if (!cache)
+		return;
+	for (size_t i = 0; i < BUCKETS; i++) {
+		struct snapshot_map *m = cache->buckets[i];
+
+		while (m) {
+			struct snapshot_map *next = m->hash_next;
+
+			hexz_storage_close(m->storage);
+			free(m);
+			m = next;
+		}
+	}
+	pthread_mutex_destroy(&cache->lock);
+	free(cache);
+}
+
+static void
+lru_remove(struct map_cache *cache, struct snapshot_map *m)
+{
+	if (m->lru_prev)
+		m->lru_prev->lru_next = m->lru_next;
+	else
+		cache->lru_head = m->lru_next;
+	if (m->lru_next)
+		m->lru_next->lru_prev = m->lru_prev;
+	else
+		cache->lru_tail = m->lru_prev;
+	m->lru_prev = m->lru_next = NULL;
+	cache->idle--;
+}
+
+static void
+lru_push_front(struct map_cache *cache, struct snapshot_map *m)
+{
+	m->lru_prev = NULL;
+	m->lru_next = cache->lru_head;
+	if (cache->lru_head)
+		cache->lru_head->lru_prev = m;
+	else
+		cache->lru_tail = m;
+	cache->lru_head = m;
+	cache->idle++;
+}
+
+static void
+hash_remove(struct map_cache *cache, struct snapshot_map *m)
+{
+	struct snapshot_map **slot = &cache->buckets[bucket_of(m->dev, m->ino)];
+
+	while (*slot != m)
+		slot = &(*slot)->hash_next;
+	*slot = m->hash_next;
+	cache->total--;
+}
+
+/* Take a reference on the cached mapping of this version, if any. */
+static struct snapshot_map *
+lookup_locked(struct map_cache *cache, const struct stat *st)
+{
+	struct snapshot_map *m = cache->buckets[bucket_of(st->st_dev, st->st_ino)];
+
+	for (; m; m = m->hash_next) {
+		if (!same_version(m, st))
+			continue;
+		if (m->refs++ == 0)
+			lru_remove(cache, m);
+		return m;
+	}
+	return NULL;
+}
+
+/*
+ * Detach idle mappings beyond the bound; the caller unmaps them after
+ * dropping the lock, since munmap() of a large mapping is not free.
+ */
+static struct snapshot_map *
+evict_locked(struct map_cache *cache)
+{
+	struct snapshot_map *evicted = NULL;
+
+	while (cache->idle > cache->idle_max) {
+		struct snapshot_map *m = cache->lru_tail;
+
+		lru_remove(cache, m);
+		hash_remove(cache, m);
+		m->hash_next = evicted;
+		evicted = m;
+		STAT_ADD(cache->stats, map_evictions, 1);
+	}
+	return evicted;
+}
+
+static void
+destroy_list(struct snapshot_map *m)
+{
+	while (m) {
+		struct snapshot_map *next = m->hash_next;
+
+		hexz_storage_close(m->storage);
+		free(m);
+		m = next;
+	}
+}
+
+int
+map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st,
+		  struct snapshot_map **out, int *os_errno)
+{
+	struct snapshot_map *fresh, *found;
+	int ret;
+
+	*os_errno = 0;
+	pthread_mutex_lock(&cache->lock);
+	found = lookup_locked(cache, st);
+	pthread_mutex_unlock(&cache->lock);
+	if (found) {
+		STAT_ADD(cache->stats, map_hits, 1);
+		*out = found;
+		return HEXZ_OK;
+	}
+
+	/* Map outside the lock; another thread may race us to the same file. */
+	STAT_ADD(cache->stats, map_misses, 1);
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh)
+		return HEXZ_ERR_NO_MEMORY;
+	ret = hexz_mmap_open_fd(fd, &fresh->storage, os_errno);
+	if (ret != HEXZ_OK) {
+		free(fresh);
+		return ret;
+	}
+	fresh->dev = st->st_dev;
+	fresh->ino = st->st_ino;
+	fresh->size = st->st_size;
+	fresh->mtime = st->st_mtim;
+	fresh->ctime = st->st_ctim;
+	fresh->refs = 1;
+
+	pthread_mutex_lock(&cache->lock);
+	found = lookup_locked(cache, st);
+	if (!found) {
+		size_t b = bucket_of(st->st_dev, st->st_ino);
+
+		fresh->hash_next = cache->buckets[b];
+		cache->buckets[b] = fresh;
+		cache->total++;
+	}
+	pthread_mutex_unlock(&cache->lock);
+
+	if (found) {
+		hexz_storage_close(fresh->storage);
+		free(fresh);
+		fresh = found;
+	}
+	*out = fresh;
+	return HEXZ_OK;
+}
+
+void
+map_cache_release(struct map_cache *cache, struct snapshot_map *map)
+{
+	struct snapshot_map *evicted = NULL;
+
+	pthread_mutex_lock(&cache->lock);
+	if (--map->refs == 0) {
+		lru_push_front(cache, map);
+		evicted = evict_locked(cache);
+	}
+	pthread_mutex_unlock(&cache->lock);
+	destroy_list(evicted);
+}
+
+unsigned long
+map_cache_count(struct map_cache *cache)
+{
+	unsigned long total;
+
+	pthread_mutex_lock(&cache->lock);
+	total = cache->total;
+	pthread_mutex_unlock(&cache->lock);
+	return total;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mapping cache: one libhexz mapping per source file version.
+ *
+ * A version is (dev, ino, size, mtime, ctime): a file rewritten in place
+ * gets a new mapping, while every open of an unchanged file shares one.
+ * Open handles hold a reference; reads use the mapping through the handle
+ * and never touch the cache, so the read path takes no lock. Mappings whose
+ * last handle closed stay cached, least recently used first out, up to a
+ * bound, so that reopening a file costs no mmap(). No mapping holds a file
+ * descriptor.
+ */
+#ifndef HEXZFS_MAP_CACHE_H
+#define HEXZFS_MAP_CACHE_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <hexz/hexz.h>
+
+#include "stats.h"
+
+struct snapshot_map {
+	struct hexz_storage *storage; /* immutable while referenced */
+	/* The rest is the cache's bookkeeping, guarded by its lock. */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	unsigned long refs;
+	struct snapshot_map *hash_next;
+	struct snapshot_map *lru_prev, *lru_next; /* only while refs == 0 */
+};
+
+struct map_cache;
+
+/* A cache keeping at most `idle_max` unreferenced mappings. */
+struct map_cache *map_cache_new(unsigned int idle_max, struct hexzfs_stats *stats);
+/* Unmap everything; every reference must have been released. */
+void map_cache_free(struct map_cache *cache);
+
+/*
+ * A referenced mapping of the file open on `fd`, whose fstat() is `st`:
+ * the cached one for that version, or a new one. Returns 0 or a negative
+ * hexz_status (with *os_errno set as hexz_mmap_open_fd() does).
+ */
+int map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st,
+		      struct snapshot_map **out, int *os_errno);
+
+/* Drop a reference taken by map_cache_acquire(). */
+void map_cache_release(struct map_cache *cache, struct snapshot_map *map);
+
+/* Number of mappings alive (referenced or idle), for the counters. */
+unsigned long map_cache_count(struct map_cache *cache);
+
+#endif /* HEXZFS_MAP_CACHE_H */

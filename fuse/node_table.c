@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inode table: a hash of nodes keyed on (parent, name, dev, ino),
+ * growing by doubling. The scheme is explained in node_table.h.
+ */
+#define _GNU_SOURCE
+#include "node_table.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Node IDs are pointers; they must fit the kernel's 64-bit node ID. */
+_Static_assert(sizeof(fuse_ino_t) >= sizeof(uintptr_t), "fuse_ino_t cannot hold a pointer");
+
+#define INITIAL_BUCKETS 1024u
+
+struct node_table {
+	pthread_mutex_t lock;
+	struct node **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count;
+	struct node *root;
+};
+
+static size_t
+hash_key(const struct node *parent, const char *name, ino_t ino)
+{
+	/* FNV-1a over the name, mixed with the parent address and inode. */
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)parent ^ ((uint64_t)ino << 17);
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static size_t
+hash_node(const struct node *n)
+{
+	return hash_key(n->parent, n->name, n->ino);
+}
+
+static void
+grow(struct node_table *tbl)
+{
+	size_t nb = tbl->nbuckets * 2;
+	struct node **b = calloc(nb, sizeof(*b));
+
+	/* Out of memory: keep the longer chains, which still work. */
+	if (!b)
+		return;
+	for (size_t i = 0; i < tbl->nbuckets; i++) {
+		struct node *n = tbl->buckets[i];
+
+		while (n) {
+			struct node *next = n->hash_next;
+			size_t k = hash_node(n) & (nb - 1);
+
+			n->hash_next = b[k];
+			b[k] = n;
+			n = next;
+		}
+	}
+	free(tbl->buckets);
+	tbl->buckets = b;
+	tbl->nbuckets = nb;
+}
+
+static struct node *
+node_alloc(struct node *parent, const char *name, const struct stat *st, int fd, bool via_symlink)
+{
+	size_t len = strlen(name);
+	struct node *n = calloc(1, sizeof(*n) + len + 1);
+
+	if (!n)
+		return NULL;
+	memcpy(n->name, name, len + 1);
+	n->parent = parent;
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	n->is_dir = S_ISDIR(st->st_mode);
+	n->via_symlink = via_symlink;
+	n->attr = *st;
+	n->fd = fd;
+	return n;
+}
+
+struct node_table *
+node_table_new(int root_fd, const struct stat *root_attr)
+{
+	struct node_table *tbl = calloc(1, sizeof(*tbl));
+
+	if (!tbl)
+		goto err;
+	tbl->nbuckets = INITIAL_BUCKETS;
+	tbl->buckets = calloc(tbl->nbuckets, sizeof(*tbl->buckets));
+	if (!tbl->buckets)
+		goto err_tbl;
+	tbl->root = node_alloc(NULL, "", root_attr, root_fd, false);
+	if (!tbl->root)
+		goto err_buckets;
+	/* The root is never forgotten: the kernel holds it for the mount's life. */
+	tbl->root->nlookup = 1;
+	pthread_mutex_init(&tbl->lock, NULL);
+	return tbl;
+
+err_buckets:
+	free(tbl->buckets);
+err_tbl:
+	free(tbl);
+err:
+	close(root_fd);
+	return NULL;
+}
+
+static void
+node_destroy(struct node *n)
+{
+	if (n->fd >= 0)
+		close(n->fd);
+	free(n);
+}
+
+void
+node_table_free(struct node_table *tbl)
+{
+	if (!tbl)
+		return;
+	for (size_t i = 0; i < tbl->nbuckets; i++) {
+		struct node *n = tbl->buckets[i];
+
+		while (n) {
+			struct node *next = n->hash_next;
+
+			node_destroy(n);
+			n = next;
+		}
+	}
+	node_destroy(tbl->root);
+	free(tbl->buckets);
+	pthread_mutex_destroy(&tbl->lock);
+	free(tbl);
+}
+
+struct node *
+node_table_root(struct node_table *tbl)
+{
+	return tbl->root;
+}
+
+struct node *
+node_table_get(struct node_table *tbl, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? tbl->root : (struct node *)(uintptr_t)ino;
+}
+
+fuse_ino_t
+node_table_ino(struct node_table *tbl, const struct node *n)
+{
+	return n == tbl->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+static struct node **
+find_slot(struct node_table *tbl, struct node *parent, const char *name, const struct stat *st)
+{
+	struct node **slot = &tbl->buckets[hash_key(parent, name, st->st_ino) & (tbl->nbuckets - 1)];
+
+	for (; *slot; slot = &(*slot)->hash_next) {
+		const struct node *n = *slot;
+
+		if (n->parent == parent && n->ino == st->st_ino && n->dev == st->st_dev &&
+		    strcmp(n->name, name) == 0)
+			break;
+	}
+	return slot;
+}
+
+struct node *
+node_table_acquire(struct node_table *tbl, struct node *parent, const char *name,
+		   const struct stat *st, int dir_fd, bool via_symlink)
+{
+	struct node **slot;
+	struct node *n;
+
+	pthread_mutex_lock(&tbl->lock);
+	slot = find_slot(tbl, parent, name, st);
+	n = *slot;
+	if (n) {
+		n->nlookup++;
+		n->attr = *st;
+		pthread_mutex_unlock(&tbl->lock);
+		if (dir_fd >= 0)
+			close(dir_fd);
+		return n;
+	}
+	n = node_alloc(parent, name, st, dir_fd, via_symlink);
+	if (!n) {
+		pthread_mutex_unlock(&tbl->lock);
+		if (dir_fd >= 0)
+			close(dir_fd);
+		return NULL;
+	}
+	n->nlookup = 1;
+	n->hash_next = *slot;
+	*slot = n;
+	parent->children++;
+	if (++tbl->count > tbl->nbuckets)
+		grow(tbl);
+	pthread_mutex_unlock(&tbl->lock);
+	return n;
+}
+
+static void
+unlink_node(struct node_table *tbl, struct node *n)
+{
+	struct node **slot = &tbl->buckets[hash_node(n) & (tbl->nbuckets - 1)];
+
+	while (*slot != n)
+		slot = &(*slot)->hash_next;
+	*slot = n->hash_next;
+	tbl->count--;
+}
+
+void
+node_table_forget(struct node_table *tbl, struct node *n, uint64_t count)
+{
+	struct node *doomed = NULL;
+
+	pthread_mutex_lock(&tbl->lock);
+	assert(n->nlookup >= count);
+	n->nlookup -= count;
+	/* Free the node, then every ancestor that it alone kept alive. */
+	while (n != tbl->root && n->nlookup == 0 && n->children == 0) {
+		struct node *parent = n->parent;
+
+		unlink_node(tbl, n);
+		n->hash_next = doomed;
+		doomed = n;
+		parent->children--;
+		n = parent;
+	}
+	pthread_mutex_unlock(&tbl->lock);
+
+	/* close() outside the lock: it can be slow and needs no protection. */
+	while (doomed) {
+		struct node *next = doomed->hash_next;
+
+		node_destroy(doomed);
+		doomed = next;
+	}
+}
+
+void
+node_set_attr(struct node_table *tbl, struct node *n, const struct stat *st)
+{
+	pthread_mutex_lock(&tbl->lock);
+	n->attr = *st;
+	pthread_mutex_unlock(&tbl->lock);
+}
+
+void
+node_get_attr(struct node_table *tbl, const struct node *n, struct stat *st)
+{
+	pthread_mutex_lock(&tbl->lock);
+	*st = n->attr;
+	pthread_mutex_unlock(&tbl->lock);
+}
+
+static bool
+same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+bool
+node_note_open(struct node_table *tbl, struct node *n, const struct stat *st)
+{
+	bool same;
+
+	pthread_mutex_lock(&tbl->lock);
+	same = !n->opened_before ||
+	       (n->opened_size == st->st_size && same_time(n->opened_mtime, st->st_mtim) &&
+		same_time(n->opened_ctime, st->st_ctim));
+	n->opened_before = true;
+	n->opened_size = st->st_size;
+	n->opened_mtime = st->st_mtim;
+	n->opened_ctime = st->st_ctim;
+	pthread_mutex_unlock(&tbl->lock);
+	return same;
+}
+
+unsigned long
+node_table_count(struct node_table *tbl)
+{
+	unsigned long count;
+
+	pthread_mutex_lock(&tbl->lock);
+	count = (unsigned long)tbl->count + 1;
+	pthread_mutex_unlock(&tbl->lock);
+	return count;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inode table: what the kernel's node IDs stand for.
+ *
+ * ID scheme. A node is one directory entry of the source tree as it was
+ * when the kernel looked it up: (parent node, name, source dev, source ino).
+ * The kernel's node ID for it is the address of its struct node, as in
+ * libfuse's passthrough examples, except the root, which is FUSE_ROOT_ID.
+ * Keying on the name as well as the inode number means that a snapshot
+ * replaced by rename(2) gets a fresh node ID on the next lookup: the kernel
+ * then never mixes cached pages of the old file with the new one, while
+ * handles opened before keep the old node and the old mapping.
+ *
+ * The st_ino the mount reports is the source file's own inode number, so
+ * inode numbers are stable while a file is unchanged.
+ *
+ * Lifetime. A node lives while the kernel holds lookups on it (nlookup,
+ * dropped by FORGET) or while it has children (each child holds its
+ * parent, so a child's parent directory descriptor stays valid). The
+ * kernel sends no request for a node it has forgotten, so callbacks may use
+ * a node, its parent and the parent's fd without holding the table lock.
+ *
+ * Descriptors. Directory nodes keep an O_PATH descriptor, through which
+ * their entries are resolved with *at() calls; file nodes keep none. The
+ * daemon therefore holds one fd per directory the kernel knows about and
+ * none per snapshot.
+ */
+#ifndef HEXZFS_NODE_TABLE_H
+#define HEXZFS_NODE_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "hexzfs.h"
+
+struct node {
+	struct node *hash_next;
+	struct node *parent;   /* NULL for the root */
+	uint64_t nlookup;      /* guarded by the table lock */
+	uint64_t children;     /* guarded by the table lock */
+	dev_t dev;
+	ino_t ino;
+	int fd;                /* directories: O_PATH fd; files: -1 */
+	bool is_dir;
+	bool via_symlink;      /* a file reached through a symbolic link */
+	/* Source attributes at the last lookup; guarded by the table lock. */
+	struct stat attr;
+	/* Version last opened, for keep_cache; guarded by the table lock. */
+	bool opened_before;
+	struct timespec opened_mtime, opened_ctime;
+	off_t opened_size;
+	char name[];           /* immutable after creation */
+};
+
+struct node_table;
+
+/* A table whose root is the directory open on root_fd (taken over). */
+struct node_table *node_table_new(int root_fd, const struct stat *root_attr);
+void node_table_free(struct node_table *tbl);
+
+struct node *node_table_root(struct node_table *tbl);
+struct node *node_table_get(struct node_table *tbl, fuse_ino_t ino);
+fuse_ino_t node_table_ino(struct node_table *tbl, const struct node *n);
+
+/*
+ * Take one lookup reference on the node for entry `name` of `parent` whose
+ * source attributes are `st`, creating it if needed. For a directory,
+ * `dir_fd` is an O_PATH descriptor of it, always taken over (kept by a new
+ * node, closed otherwise); for files it must be -1. Returns NULL when out
+ * of memory (dir_fd is then closed).
+ */
+struct node *node_table_acquire(struct node_table *tbl, struct node *parent, const char *name,
+				const struct stat *st, int dir_fd, bool via_symlink);
+
+/* Drop `count` lookup references, as FORGET asks. */
+void node_table_forget(struct node_table *tbl, struct node *n, uint64_t count);
+
+/* Record fresh source attributes of a node / read the last recorded ones. */
+void node_set_attr(struct node_table *tbl, struct node *n, const struct stat *st);
+void node_get_attr(struct node_table *tbl, const struct node *n, struct stat *st);
+
+/*
+ * Note that version `st` of file node `n` is being opened. True when it is
+ * the version opened last (or the first), so the kernel may keep the pages
+ * it cached for this node.
+ */
+bool node_note_open(struct node_table *tbl, struct node *n, const struct stat *st);
+
+/* Number of live nodes, for the counters. */
+unsigned long node_table_count(struct node_table *tbl);
+
+#endif /* HEXZFS_NODE_TABLE_H */

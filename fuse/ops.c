@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Session setup and the table of operations. */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "ops.h"
+
+static void
+ops_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/*
+	 * readdirplus lets `ls -l` get names and attributes in one round
+	 * trip; the _AUTO variant lets the kernel fall back to plain readdir
+	 * where the attributes would go unused.
+	 */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+	/* Nothing is ever written: no writeback cache, no splice from the kernel. */
+	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ);
+	/* Data changes only with mtime; let the kernel drop stale pages by it. */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	conn->time_gran = 1;
+}
+
+void
+ops_fill(struct fuse_lowlevel_ops *ops)
+{
+	memset(ops, 0, sizeof(*ops));
+	ops->init = ops_init;
+	ops->lookup = ops_lookup;
+	ops->forget = ops_forget;
+	ops->forget_multi = ops_forget_multi;
+	ops->getattr = ops_getattr;
+	ops->statfs = ops_statfs;
+	ops->opendir = ops_opendir;
+	ops->readdir = ops_readdir;
+	ops->readdirplus = ops_readdirplus;
+	ops->releasedir = ops_releasedir;
+	ops->open = ops_open;
+	ops->read = ops_read;
+	ops->release = ops_release;
+	ops_readonly_register(ops);
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot data: open, read, release.
+ *
+ * open resolves the node's name afresh, checks it is still the file the
+ * kernel looked up, and takes a reference on the shared mapping of that
+ * version; the handle (fi->fh) is the mapping itself. read replies straight
+ * from the mapping with fuse_reply_data(): the kernel copies the bytes out
+ * of the page cache into the reader's buffer, with no copy and no
+ * allocation in the daemon, and no lock. If the file was truncated under
+ * the mapping, that copy fails inside the kernel, which then fails the
+ * read with EIO: the daemon never touches the vanished pages itself, so it
+ * cannot die of SIGBUS.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "entry.h"
+#include "errno_map.h"
+#include "map_cache.h"
+#include "node_table.h"
+#include "ops.h"
+
+static struct snapshot_map *
+map_of(const struct fuse_file_info *fi)
+{
+	return (struct snapshot_map *)(uintptr_t)fi->fh;
+}
+
+/* Open the source file of node `n` for reading; fd or -errno. */
+static int
+open_source(struct hexzfs *fs, const struct node *n, struct stat *st)
+{
+	/* O_NOFOLLOW unless the node is a link: a file swapped for a
+	 * symlink after the lookup is not followed. O_NONBLOCK: a file
+	 * swapped for a FIFO does not block the daemon. */
+	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (n->via_symlink ? 0 : O_NOFOLLOW);
+	int fd = openat(n->parent->fd, n->name, flags);
+	int err;
+
+	if (fd < 0)
+		return errno == ELOOP ? -ESTALE : -errno;
+	if (fstat(fd, st) != 0) {
+		err = errno;
+		goto err_close;
+	}
+	/*
+	 * Another file now carries this name. ESTALE makes the kernel look
+	 * the name up again and retry the open on the new node.
+	 */
+	if (st->st_ino != n->ino || st->st_dev != n->dev || !S_ISREG(st->st_mode)) {
+		err = ESTALE;
+		goto err_close;
+	}
+	if (n->via_symlink && !entry_fd_allowed(fs, fd)) {
+		err = ESTALE;
+		goto err_close;
+	}
+	return fd;
+
+err_close:
+	close(fd);
+	return -err;
+}
+
+void
+ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hexzfs *fs = hexzfs_of(req);
+	struct node *n = node_table_get(fs->nodes, ino);
+	struct snapshot_map *map;
+	struct stat st;
+	int fd, ret, os_errno;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	fd = open_source(fs, n, &st);
+	if (fd < 0) {
+		ret = -fd;
+		goto err;
+	}
+	ret = map_cache_acquire(fs->maps, fd, &st, &map, &os_errno);
+	close(fd);
+	if (ret != HEXZ_OK) {
+		ret = errno_from_hexz(ret, os_errno);
+		goto err;
+	}
+	node_set_attr(fs->nodes, n, &st);
+	/* Pages the kernel cached for this node stay valid unless the file changed in place. */
+	fi->keep_cache = node_note_open(fs->nodes, n, &st);
+	fi->noflush = 1;
+	fi->fh = (uint64_t)(uintptr_t)map;
+	STAT_ADD(&fs->stats, opens, 1);
+	STAT_ADD(&fs->stats, open_files, 1);
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* The opener was interrupted: no release will come. */
+		STAT_ADD(&fs->stats, open_files, -1);
+		map_cache_release(fs->maps, map);
+	}
+	return;
+
+err:
+	STAT_ADD(&fs->stats, open_errors, 1);
+	fuse_reply_err(req, ret);
+}
+
+void
+ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct hexzfs *fs = hexzfs_of(req);
+	const struct hexz_storage *st = map_of(fi)->storage;
+	uint64_t len = hexz_storage_len(st);
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(0);
+	const void *data;
+	int ret;
+
+	(void)ino;
+	STAT_ADD(&fs->stats, reads, 1);
+	/* At or past the end: nothing left, a zero-length reply. */
+	if (off < 0 || (uint64_t)off >= len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > len - (uint64_t)off)
+		size = (size_t)(len - (uint64_t)off);
+	ret = hexz_storage_view(st, (uint64_t)off, size, &data);
+	if (ret != HEXZ_OK) {
+		STAT_ADD(&fs->stats, read_errors, 1);
+		fuse_reply_err(req, errno_from_hexz(ret, 0));
+		return;
+	}
+	buf.buf[0].size = size;
+	buf.buf[0].mem = (void *)(uintptr_t)data;
+	if (fuse_reply_data(req, &buf, FUSE_BUF_NO_SPLICE) < 0)
+		STAT_ADD(&fs->stats, read_errors, 1);
+	else
+		STAT_ADD(&fs->stats, bytes_read, size);
+}
+
+void
+ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hexzfs *fs = hexzfs_of(req);
+
+	(void)ino;
+	map_cache_release(fs->maps, map_of(fi));
+	STAT_ADD(&fs->stats, open_files, -1);
+	fuse_reply_err(req, 0);
+}

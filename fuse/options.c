@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hexzfs's own options. Values are taken as strings and checked here in
+ * full (a number must be all number), since fuse_opt's scanf templates
+ * would accept "1x" as 1.
+ */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	KEY_SOURCE,
+	KEY_ENTRY_TIMEOUT,
+	KEY_ATTR_TIMEOUT,
+	KEY_NEGATIVE_TIMEOUT,
+	KEY_TIMEOUT,
+	KEY_MAP_CACHE,
+	KEY_SYMLINKS,
+	KEY_UID,
+	KEY_GID,
+	KEY_UMASK,
+	KEY_IDLE_TIMEOUT,
+};
+
+static const struct fuse_opt hexzfs_opts[] = {
+	FUSE_OPT_KEY("source=", KEY_SOURCE),
+	FUSE_OPT_KEY("entry_timeout=", KEY_ENTRY_TIMEOUT),
+	FUSE_OPT_KEY("attr_timeout=", KEY_ATTR_TIMEOUT),
+	FUSE_OPT_KEY("negative_timeout=", KEY_NEGATIVE_TIMEOUT),
+	FUSE_OPT_KEY("timeout=", KEY_TIMEOUT),
+	FUSE_OPT_KEY("map_cache=", KEY_MAP_CACHE),
+	FUSE_OPT_KEY("symlinks=", KEY_SYMLINKS),
+	FUSE_OPT_KEY("uid=", KEY_UID),
+	FUSE_OPT_KEY("gid=", KEY_GID),
+	FUSE_OPT_KEY("umask=", KEY_UMASK),
+	FUSE_OPT_KEY("idle_timeout=", KEY_IDLE_TIMEOUT),
+	FUSE_OPT_END,
+};
+
+struct parse_state {
+	struct hexzfs_config *cfg;
+	struct cli *cli;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+set_error(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->error)
+		return; /* the first problem is the one reported */
+	va_start(ap, fmt);
+	if (vasprintf(&cli->error, fmt, ap) < 0)
+		cli->error = NULL;
+	va_end(ap);
+}
+
+static void
+bad_value(struct cli *cli, const char *name, const char *value, const char *want)
+{
+	set_error(cli, "invalid value '%s' for option %s: expected %s", value, name, want);
+}
+
+static int
+parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_uint(const char *s, int base, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1; /* no sign, no space */
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno || end == s || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_uid(const char *s, uid_t *out)
+{
+	unsigned long v;
+	struct passwd *pw;
+
+	if (parse_uint(s, 10, UINT_MAX - 1, &v) == 0) {
+		*out = (uid_t)v;
+		return 0;
+	}
+	pw = getpwnam(s);
+	if (!pw)
+		return -1;
+	*out = pw->pw_uid;
+	return 0;
+}
+
+static int
+parse_gid(const char *s, gid_t *out)
+{
+	unsigned long v;
+	struct group *gr;
+
+	if (parse_uint(s, 10, UINT_MAX - 1, &v) == 0) {
+		*out = (gid_t)v;
+		return 0;
+	}
+	gr = getgrnam(s);
+	if (!gr)
+		return -1;
+	*out = gr->gr_gid;
+	return 0;
+}
+
+static int
+parse_symlinks(const char *s, enum symlink_policy *out)
+{
+	if (strcmp(s, "inside") == 0)
+		*out = SYMLINKS_INSIDE;
+	else if (strcmp(s, "any") == 0)
+		*out = SYMLINKS_ANY;
+	else if (strcmp(s, "none") == 0)
+		*out = SYMLINKS_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+take_option(struct parse_state *ps, int key, const char *arg)
+{
+	struct hexzfs_config *cfg = ps->cfg;
+	const char *eq = strchr(arg, '=');
+	const char *value = eq + 1;
+	char name[32];
+	unsigned long v;
+
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
+	switch (key) {
+	case KEY_SOURCE:
+		free(ps->cli->source_opt);
+		ps->cli->source_opt = strdup(value);
+		if (!*value)
+			bad_value(ps->cli, name, value, "a directory");
+		break;
+	case KEY_ENTRY_TIMEOUT:
+		if (parse_seconds(value, &cfg->entry_timeout))
+			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+		break;
+	case KEY_ATTR_TIMEOUT:
+		if (parse_seconds(value, &cfg->attr_timeout))
+			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+		break;
+	case KEY_NEGATIVE_TIMEOUT:
+		if (parse_seconds(value, &cfg->negative_timeout))
+			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+		break;
+	case KEY_TIMEOUT:
+		if (parse_seconds(value, &cfg->entry_timeout))
+			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+		cfg->attr_timeout = cfg->entry_timeout;
+		break;
+	case KEY_MAP_CACHE:
+		if (parse_uint(value, 10, 1000000, &v))
+			bad_value(ps->cli, name, value, "a whole number of mappings from 0 to 1000000");
+		else
+			cfg->map_cache = (unsigned int)v;
+		break;
+	case KEY_SYMLINKS:
+		if (parse_symlinks(value, &cfg->symlinks))
+			bad_value(ps->cli, name, value, "one of inside, any, none");
+		break;
+	case KEY_UID:
+		if (parse_uid(value, &cfg->uid))
+			bad_value(ps->cli, name, value, "a user name or a numeric uid");
+		cfg->set_uid = true;
+		break;
+	case KEY_GID:
+		if (parse_gid(value, &cfg->gid))
+			bad_value(ps->cli, name, value, "a group name or a numeric gid");
+		cfg->set_gid = true;
+		break;
+	case KEY_UMASK:
+		if (parse_uint(value, 8, 0777, &v))
+			bad_value(ps->cli, name, value, "an octal mask from 0 to 0777");
+		else
+			cfg->umask = (mode_t)v;
+		cfg->set_umask = true;
+		break;
+	case KEY_IDLE_TIMEOUT:
+		if (parse_uint(value, 10, 100000000, &v))
+			bad_value(ps->cli, name, value, "whole seconds from 0 to 100000000");
+		else
+			cfg->idle_timeout = (unsigned int)v;
+		break;
+	}
+}
+
+static int
+on_argument(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct parse_state *ps = data;
+
+	(void)outargs;
+	if (key == FUSE_OPT_KEY_NONOPT) {
+		if (ps->cli->npositional == 2) {
+			set_error(ps->cli,
+				  "too many arguments: '%s' (usage: hexzfs [options] SNAPSHOT_DIR MOUNTPOINT)",
+				  arg);
+			return 0;
+		}
+		ps->cli->positional[ps->cli->npositional++] = strdup(arg);
+		return 0;
+	}
+	if (key >= KEY_SOURCE && key <= KEY_IDLE_TIMEOUT) {
+		take_option(ps, key, arg);
+		return 0;
+	}
+	/* FUSE's own options: keep them for libfuse to interpret. */
+	return 1;
+}
+
+int
+options_parse(struct fuse_args *args, struct hexzfs_config *cfg, struct cli *cli)
+{
+	struct parse_state ps = { cfg, cli };
+
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0.0;
+	cfg->map_cache = 1024;
+	cfg->symlinks = SYMLINKS_INSIDE;
+	if (fuse_opt_parse(args, &ps, hexzfs_opts, on_argument) != 0) {
+		fprintf(stderr, "hexzfs: cannot parse the command line (out of memory?)\n");
+		return -1;
+	}
+	if (cli->error) {
+		fprintf(stderr, "hexzfs: %s\n", cli->error);
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_settle_paths(struct cli *cli, struct hexzfs_config *cfg, const char **mountpoint)
+{
+	if (cli->npositional == 0) {
+		fprintf(stderr, "hexzfs: missing MOUNTPOINT\n"
+				"usage: hexzfs [options] SNAPSHOT_DIR MOUNTPOINT (see hexzfs --help)\n");
+		return -1;
+	}
+	if (cli->npositional == 2 && cli->source_opt) {
+		fprintf(stderr, "hexzfs: the snapshot directory is given twice: '%s' and -o source=%s\n",
+			cli->positional[0], cli->source_opt);
+		return -1;
+	}
+	if (cli->npositional == 2)
+		cfg->source = cli->positional[0];
+	else if (cli->source_opt)
+		cfg->source = cli->source_opt;
+	else
+		cfg->source = ".";
+	*mountpoint = cli->positional[cli->npositional - 1];
+	return 0;
+}
+
+/* Backslash-escape the commas and backslashes that fuse_opt treats specially. */
+static char *
+escape_option_value(const char *value)
+{
+	char *out = malloc(strlen(value) * 2 + 1);
+	char *d = out;
+
+	if (!out)
+		return NULL;
+	for (const char *s = value; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			*d++ = '\\';
+		*d++ = *s;
+	}
+	*d = '\0';
+	return out;
+}
+
+int
+options_add_defaults(struct fuse_args *args, const struct hexzfs_config *cfg)
+{
+	char *fsname = escape_option_value(cfg->source_real);
+	char *opts = NULL;
+	int ret = -1;
+
+	if (!fsname)
+		return -1;
+	if (asprintf(&opts, "ro,default_permissions,subtype=hexzfs,fsname=%s", fsname) < 0)
+		goto out;
+	/* Insert right after argv[0], so that options the user gave win. */
+	if (fuse_opt_insert_arg(args, 1, "-o") == 0 && fuse_opt_insert_arg(args, 2, opts) == 0)
+		ret = 0;
+	free(opts);
+out:
+	free(fsname);
+	return ret;
+}
+
+void
+options_print_usage(const char *prog)
+{
+	printf("usage: %s [options] SNAPSHOT_DIR MOUNTPOINT\n"
+	       "       %s [options] -o source=SNAPSHOT_DIR MOUNTPOINT\n"
+	       "\n"
+	       "Mount a directory of .hxz snapshot files as read-only files.\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
+	       "\n"
+	       "hexzfs options:\n"
+	       "    -o source=DIR          snapshot directory (default: the current directory\n"
+	       "                           when only MOUNTPOINT is given)\n"
+	       "    -o entry_timeout=SECS  how long the kernel trusts a name (default 1)\n"
+	       "    -o attr_timeout=SECS   how long the kernel trusts attributes (default 1)\n"
+	       "    -o timeout=SECS        sets both entry_timeout and attr_timeout\n"
+	       "    -o negative_timeout=SECS  how long the kernel trusts a missing name (default 0)\n"
+	       "    -o map_cache=N         mappings kept after their last close (default 1024)\n"
+	       "    -o symlinks=POLICY     which symbolic links to follow: inside (default:\n"
+	       "                           targets under SNAPSHOT_DIR), any, none\n"
+	       "    -o uid=USER            show every file as owned by USER (name or number)\n"
+	       "    -o gid=GROUP           show every file as owned by GROUP (name or number)\n"
+	       "    -o umask=MASK          show mode 0777 & ~MASK on directories and\n"
+	       "                           0666 & ~MASK on files (write bits always removed)\n"
+	       "    -o idle_timeout=SECS   unmount after SECS with no open file and no request\n"
+	       "                           (default 0: never)\n"
+	       "\n"
+	       "Always on: -o ro,default_permissions,subtype=hexzfs,fsname=SNAPSHOT_DIR\n"
+	       "Send SIGUSR1 to the daemon to log its counters.\n"
+	       "\n",
+	       prog, prog);
+}
+
+void
+options_free(struct cli *cli, struct hexzfs_config *cfg)
+{
+	free(cli->positional[0]);
+	free(cli->positional[1]);
+	free(cli->source_opt);
+	free(cli->error);
+	free(cfg->source_real);
+}
