@@ -73,19 +73,41 @@ open_source(struct hexzfs *fs)
 }
 
 static int
-check_mountpoint(const char *mountpoint)
+check_mountpoint(const struct hexzfs *fs, const char *mountpoint)
 {
+	const char *src = fs->cfg.source_real;
+	size_t srclen = strlen(src);
 	struct stat st;
+	char *real;
+	int ret = -1;
 
 	if (stat(mountpoint, &st) != 0) {
-		fprintf(stderr, "hexzfs: mountpoint '%s': %s\n", mountpoint, strerror(errno));
+		fprintf(stderr, "hexzfs: mountpoint '%s': %s%s\n", mountpoint, strerror(errno),
+			errno == ENOTCONN ? " (a dead FUSE mount? try: fusermount3 -u MOUNTPOINT)" : "");
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "hexzfs: mountpoint '%s': not a directory\n", mountpoint);
 		return -1;
 	}
-	return 0;
+	/*
+	 * A mountpoint strictly inside SNAPSHOT_DIR would show the mount
+	 * inside itself, and resolving it would send requests to this very
+	 * daemon. Mounting over SNAPSHOT_DIR itself is fine: the daemon
+	 * reaches the tree underneath through the descriptor it holds.
+	 */
+	real = realpath(mountpoint, NULL);
+	if (!real) {
+		fprintf(stderr, "hexzfs: mountpoint '%s': %s\n", mountpoint, strerror(errno));
+		return -1;
+	}
+	if (strncmp(real, src, srclen) == 0 && (src[srclen - 1] == '/' || real[srclen] == '/'))
+		fprintf(stderr, "hexzfs: mountpoint '%s' lies inside the snapshot directory '%s'\n",
+			mountpoint, fs->cfg.source);
+	else
+		ret = 0;
+	free(real);
+	return ret;
 }
 
 /* The inode table and mapping cache, rooted at SNAPSHOT_DIR. */
@@ -184,7 +206,7 @@ main(int argc, char *argv[])
 		goto out_opts;
 	if (open_source(&fs) != 0)
 		goto out_opts;
-	if (check_mountpoint(mountpoint) != 0)
+	if (check_mountpoint(&fs, mountpoint) != 0)
 		goto out_source;
 	if (create_tables(&fs) != 0)
 		goto out_tables;

@@ -31,8 +31,8 @@ bucket_of(dev_t dev, ino_t ino)
 	return (size_t)(h >> 20) & (BUCKETS - 1);
 }
 
-static bool
-same_version(const struct snapshot_map *m, const struct stat *st)
+bool
+map_cache_matches(const struct snapshot_map *m, const struct stat *st)
 {
 	return m->ino == st->st_ino && m->dev == st->st_dev && m->size == st->st_size &&
 	       m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec &&
@@ -118,7 +118,7 @@ lookup_locked(struct map_cache *cache, const struct stat *st)
 	struct snapshot_map *m = cache->buckets[bucket_of(st->st_dev, st->st_ino)];
 
 	for (; m; m = m->hash_next) {
-		if (!same_version(m, st))
+		if (!map_cache_matches(m, st))
 			continue;
 		if (m->refs++ == 0)
 			lru_remove(cache, m);
@@ -215,14 +215,18 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st,
 }
 
 void
-map_cache_release(struct map_cache *cache, struct snapshot_map *map)
+map_cache_release(struct map_cache *cache, struct snapshot_map *map, bool keep)
 {
 	struct snapshot_map *evicted = NULL;
 
 	pthread_mutex_lock(&cache->lock);
-	if (--map->refs == 0) {
+	if (--map->refs == 0 && keep) {
 		lru_push_front(cache, map);
 		evicted = evict_locked(cache);
+	} else if (map->refs == 0) {
+		hash_remove(cache, map);
+		map->hash_next = NULL;
+		evicted = map;
 	}
 	pthread_mutex_unlock(&cache->lock);
 	destroy_list(evicted);

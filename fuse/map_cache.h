@@ -13,6 +13,7 @@
 #ifndef HEXZFS_MAP_CACHE_H
 #define HEXZFS_MAP_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -47,8 +48,14 @@ void map_cache_free(struct map_cache *cache);
 int map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st,
 		      struct snapshot_map **out, int *os_errno);
 
-/* Drop a reference taken by map_cache_acquire(). */
-void map_cache_release(struct map_cache *cache, struct snapshot_map *map);
+/*
+ * Drop a reference taken by map_cache_acquire(). When it was the last one,
+ * the mapping stays cached if `keep`, else it is unmapped at once.
+ */
+void map_cache_release(struct map_cache *cache, struct snapshot_map *map, bool keep);
+
+/* True when `st` describes the version `map` maps. */
+bool map_cache_matches(const struct snapshot_map *map, const struct stat *st);
 
 /* Number of mappings alive (referenced or idle), for the counters. */
 unsigned long map_cache_count(struct map_cache *cache);

@@ -99,7 +99,7 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: no release will come. */
 		STAT_ADD(&fs->stats, open_files, -1);
-		map_cache_release(fs->maps, map);
+		map_cache_release(fs->maps, map, true);
 	}
 	return;
 
@@ -141,13 +141,28 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 		STAT_ADD(&fs->stats, bytes_read, size);
 }
 
+/*
+ * Whether an idle mapping of node `n` is worth keeping: only while the
+ * node's name still leads to that very version. A mapping of a deleted or
+ * replaced file would otherwise pin its disk blocks until evicted.
+ */
+static bool
+still_current(const struct node *n, const struct snapshot_map *map)
+{
+	struct stat st;
+
+	if (fstatat(n->parent->fd, n->name, &st, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+		return false;
+	return map_cache_matches(map, &st);
+}
+
 void
 ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
+	struct snapshot_map *map = map_of(fi);
 
-	(void)ino;
-	map_cache_release(fs->maps, map_of(fi));
+	map_cache_release(fs->maps, map, still_current(node_table_get(fs->nodes, ino), map));
 	STAT_ADD(&fs->stats, open_files, -1);
 	fuse_reply_err(req, 0);
 }
