@@ -8,6 +8,7 @@
 #define FUSE_USE_VERSION 314
 
 #include <fuse_lowlevel.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -37,6 +38,8 @@ struct hexzfs_config {
 	gid_t gid;
 	mode_t umask;
 	unsigned int idle_timeout; /* seconds; 0 means never */
+	unsigned int readahead_kb; /* 0: leave the kernel's default */
+	char *mount_real;          /* MOUNTPOINT's canonical path */
 	bool foreground;
 	bool debug;
 };
@@ -48,6 +51,7 @@ struct hexzfs {
 	struct map_cache *maps;
 	struct fuse_session *se;
 	struct hexzfs_stats stats;
+	atomic_bool readahead_tuned;
 };
 
 /* The mount a request belongs to. */

@@ -73,13 +73,12 @@ open_source(struct hexzfs *fs)
 }
 
 static int
-check_mountpoint(const struct hexzfs *fs, const char *mountpoint)
+check_mountpoint(struct hexzfs *fs, const char *mountpoint)
 {
 	const char *src = fs->cfg.source_real;
 	size_t srclen = strlen(src);
 	struct stat st;
 	char *real;
-	int ret = -1;
 
 	if (stat(mountpoint, &st) != 0) {
 		fprintf(stderr, "hexzfs: mountpoint '%s': %s%s\n", mountpoint, strerror(errno),
@@ -101,13 +100,15 @@ check_mountpoint(const struct hexzfs *fs, const char *mountpoint)
 		fprintf(stderr, "hexzfs: mountpoint '%s': %s\n", mountpoint, strerror(errno));
 		return -1;
 	}
-	if (strncmp(real, src, srclen) == 0 && (src[srclen - 1] == '/' || real[srclen] == '/'))
+	if (strncmp(real, src, srclen) == 0 && (src[srclen - 1] == '/' || real[srclen] == '/')) {
 		fprintf(stderr, "hexzfs: mountpoint '%s' lies inside the snapshot directory '%s'\n",
 			mountpoint, fs->cfg.source);
-	else
-		ret = 0;
-	free(real);
-	return ret;
+		free(real);
+		return -1;
+	}
+	/* Kept for later: once mounted, resolving the path would enter the mount. */
+	fs->cfg.mount_real = real;
+	return 0;
 }
 
 /* The inode table and mapping cache, rooted at SNAPSHOT_DIR. */

@@ -15,10 +15,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "bdi.h"
 #include "entry.h"
 #include "errno_map.h"
+#include "log.h"
 #include "map_cache.h"
 #include "node_table.h"
 #include "ops.h"
@@ -65,6 +68,24 @@ err_close:
 	return -err;
 }
 
+/*
+ * Raise the mount's read-ahead (see bdi.h), once. It cannot be done before
+ * the kernel has processed INIT, which resets the window; the first open
+ * comes after INIT and before the first read, so it is done here.
+ */
+static void
+tune_readahead_once(struct hexzfs *fs)
+{
+	int err;
+
+	if (fs->cfg.readahead_kb == 0 || atomic_exchange(&fs->readahead_tuned, true))
+		return;
+	err = bdi_set_readahead(fs->cfg.mount_real, fs->cfg.readahead_kb);
+	/* Not root: the kernel's default stays, which is correct, only slower. */
+	if (err && fs->cfg.debug)
+		log_msg(FUSE_LOG_DEBUG, "read-ahead left at the kernel default: %s\n", strerror(-err));
+}
+
 void
 ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -78,6 +99,7 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	tune_readahead_once(fs);
 	fd = open_source(fs, n, &st);
 	if (fd < 0) {
 		ret = -fd;

@@ -29,6 +29,7 @@ enum {
 	KEY_GID,
 	KEY_UMASK,
 	KEY_IDLE_TIMEOUT,
+	KEY_READAHEAD,
 };
 
 static const struct fuse_opt hexzfs_opts[] = {
@@ -43,6 +44,7 @@ static const struct fuse_opt hexzfs_opts[] = {
 	FUSE_OPT_KEY("gid=", KEY_GID),
 	FUSE_OPT_KEY("umask=", KEY_UMASK),
 	FUSE_OPT_KEY("idle_timeout=", KEY_IDLE_TIMEOUT),
+	FUSE_OPT_KEY("readahead_kb=", KEY_READAHEAD),
 	FUSE_OPT_END,
 };
 
@@ -215,6 +217,12 @@ take_option(struct parse_state *ps, int key, const char *arg)
 		else
 			cfg->idle_timeout = (unsigned int)v;
 		break;
+	case KEY_READAHEAD:
+		if (parse_uint(value, 10, 1048576, &v))
+			bad_value(ps->cli, name, value, "KiB, a whole number from 0 to 1048576");
+		else
+			cfg->readahead_kb = (unsigned int)v;
+		break;
 	}
 }
 
@@ -234,7 +242,7 @@ on_argument(void *data, const char *arg, int key, struct fuse_args *outargs)
 		ps->cli->positional[ps->cli->npositional++] = strdup(arg);
 		return 0;
 	}
-	if (key >= KEY_SOURCE && key <= KEY_IDLE_TIMEOUT) {
+	if (key >= KEY_SOURCE && key <= KEY_READAHEAD) {
 		take_option(ps, key, arg);
 		return 0;
 	}
@@ -252,6 +260,7 @@ options_parse(struct fuse_args *args, struct hexzfs_config *cfg, struct cli *cli
 	cfg->negative_timeout = 0.0;
 	cfg->map_cache = 1024;
 	cfg->symlinks = SYMLINKS_INSIDE;
+	cfg->readahead_kb = 1024;
 	if (fuse_opt_parse(args, &ps, hexzfs_opts, on_argument) != 0) {
 		fprintf(stderr, "hexzfs: cannot parse the command line (out of memory?)\n");
 		return -1;
@@ -349,6 +358,8 @@ options_print_usage(const char *prog)
 	       "                           0666 & ~MASK on files (write bits always removed)\n"
 	       "    -o idle_timeout=SECS   unmount after SECS with no open file and no request\n"
 	       "                           (default 0: never)\n"
+	       "    -o readahead_kb=KB     kernel read-ahead for the mount, in KiB (default\n"
+	       "                           1024; 0 keeps the kernel's 128; needs root)\n"
 	       "\n"
 	       "Always on: -o ro,default_permissions,subtype=hexzfs,fsname=SNAPSHOT_DIR\n"
 	       "Send SIGUSR1 to the daemon to log its counters.\n"
@@ -364,4 +375,5 @@ options_free(struct cli *cli, struct hexzfs_config *cfg)
 	free(cli->source_opt);
 	free(cli->error);
 	free(cfg->source_real);
+	free(cfg->mount_real);
 }
