@@ -30,8 +30,8 @@ unescape_octal(char *s)
  * mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] -
  * FSTYPE SOURCE SUPEROPTS". Returns 1 on a match.
  */
-static int
-match_line(char *line, const char *mountpoint, char *dev, size_t devlen)
+int
+bdi_match_mountinfo_line(char *line, const char *mountpoint, char *dev, size_t devlen)
 {
 	char *sep = strstr(line, " - ");
 	char *fields[5];
@@ -66,7 +66,7 @@ bdi_set_readahead(const char *mountpoint, unsigned int kb)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
 		line[strcspn(line, "\n")] = '\0';
-		match_line(line, mountpoint, dev, sizeof(dev)); /* the last match wins */
+		bdi_match_mountinfo_line(line, mountpoint, dev, sizeof(dev)); /* the last match wins */
 	}
 	free(line);
 	fclose(f);

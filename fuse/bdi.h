@@ -12,6 +12,8 @@
 #ifndef HEXZFS_BDI_H
 #define HEXZFS_BDI_H
 
+#include <stddef.h>
+
 /*
  * Set the read-ahead of the FUSE mount at `mountpoint` (a canonical path)
  * to `kb` KiB. Reads /proc/self/mountinfo and sysfs only: it never touches
@@ -19,5 +21,12 @@
  * Returns 0 or -errno.
  */
 int bdi_set_readahead(const char *mountpoint, unsigned int kb);
+
+/*
+ * Parse one line of /proc/self/mountinfo (modified in place). When it is a
+ * FUSE mount at `mountpoint`, copy its "MAJ:MIN" into dev and return 1;
+ * else return 0. Exposed for the fuzzer.
+ */
+int bdi_match_mountinfo_line(char *line, const char *mountpoint, char *dev, size_t devlen);
 
 #endif /* HEXZFS_BDI_H */
