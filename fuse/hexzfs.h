@@ -47,6 +47,7 @@ struct hexzfs_config {
 struct hexzfs {
 	struct hexzfs_config cfg;
 	int source_fd; /* SNAPSHOT_DIR, opened once before mounting */
+	int ready_fd;  /* to the waiting parent until INIT is done, else -1 */
 	struct node_table *nodes;
 	struct map_cache *maps;
 	struct fuse_session *se;

@@ -21,6 +21,7 @@
 
 #include <hexz/hexz.h>
 
+#include "daemon.h"
 #include "housekeeper.h"
 #include "log.h"
 #include "map_cache.h"
@@ -177,7 +178,7 @@ main(int argc, char *argv[])
 	struct fuse_cmdline_opts opts;
 	struct fuse_lowlevel_ops ops;
 	struct housekeeper hk = { 0 };
-	struct hexzfs fs = { .source_fd = -1 };
+	struct hexzfs fs = { .source_fd = -1, .ready_fd = -1 };
 	struct cli cli = { 0 };
 	const char *mountpoint = NULL;
 	int ret = 1;
@@ -227,10 +228,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "hexzfs: cannot mount '%s' on '%s'\n", fs.cfg.source, mountpoint);
 		goto out_signals;
 	}
-	if (fuse_daemonize(opts.foreground) != 0)
+	if (!opts.foreground && daemon_start(&fs, mountpoint) != 0)
 		goto out_unmount;
-	if (!opts.foreground)
-		log_use_syslog();
+	if (opts.foreground && chdir("/") != 0)
+		log_msg(FUSE_LOG_WARNING, "chdir /: %s\n", strerror(errno));
 	if (housekeeper_start(&hk, &fs) != 0)
 		log_msg(FUSE_LOG_WARNING, "no housekeeper thread: SIGUSR1 and idle_timeout disabled\n");
 

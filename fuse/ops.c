@@ -3,12 +3,14 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include "daemon.h"
 #include "ops.h"
 
 static void
 ops_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct hexzfs *fs = userdata;
+
 	/*
 	 * readdirplus lets `ls -l` get names and attributes in one round
 	 * trip; the _AUTO variant lets the kernel fall back to plain readdir
@@ -24,6 +26,7 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	conn->time_gran = 1;
+	daemon_ready(fs);
 }
 
 void
