@@ -42,7 +42,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	length = hexz_storage_len(st);
-	if ((argc > 2 && parse_u64(argv[2], &offset)) || (argc > 3 && parse_u64(argv[3], &length))) {
+	if ((argc > 2 && parse_u64(argv[2], &offset)) ||
+	    (argc > 3 && parse_u64(argv[3], &length))) {
 		fprintf(stderr, "hexz-cat: OFFSET and LENGTH must be whole numbers\n");
 		goto fail;
 	}

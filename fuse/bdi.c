@@ -66,7 +66,8 @@ bdi_set_readahead(const char *mountpoint, unsigned int kb)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
 		line[strcspn(line, "\n")] = '\0';
-		bdi_match_mountinfo_line(line, mountpoint, dev, sizeof(dev)); /* the last match wins */
+		bdi_match_mountinfo_line(line, mountpoint, dev,
+					 sizeof(dev)); /* the last match wins */
 	}
 	free(line);
 	fclose(f);

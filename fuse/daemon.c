@@ -28,7 +28,8 @@ parent_wait(struct hexzfs *fs, pid_t child, int ready_fd, const char *mountpoint
 		int status = 0;
 
 		waitpid(child, &status, 0);
-		fprintf(stderr, "hexzfs: the daemon exited before the mount was ready (status %d)\n",
+		fprintf(stderr,
+			"hexzfs: the daemon exited before the mount was ready (status %d)\n",
 			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		fuse_session_unmount(fs->se);
 		_exit(1);

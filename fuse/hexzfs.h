@@ -20,18 +20,18 @@ struct map_cache;
 /* Which symbolic links in the snapshot directory are followed. */
 enum symlink_policy {
 	SYMLINKS_INSIDE, /* only links whose target lies under SNAPSHOT_DIR */
-	SYMLINKS_ANY,    /* every link that resolves to a regular file */
-	SYMLINKS_NONE,   /* links are hidden */
+	SYMLINKS_ANY,	 /* every link that resolves to a regular file */
+	SYMLINKS_NONE,	 /* links are hidden */
 };
 
 /* Settled configuration: everything the command line decided. */
 struct hexzfs_config {
-	const char *source;      /* SNAPSHOT_DIR as the user wrote it */
-	char *source_real;       /* its canonical path, for the symlink policy */
-	double entry_timeout;    /* seconds the kernel may trust a name */
-	double attr_timeout;     /* seconds the kernel may trust attributes */
+	const char *source;	 /* SNAPSHOT_DIR as the user wrote it */
+	char *source_real;	 /* its canonical path, for the symlink policy */
+	double entry_timeout;	 /* seconds the kernel may trust a name */
+	double attr_timeout;	 /* seconds the kernel may trust attributes */
 	double negative_timeout; /* seconds the kernel may trust a miss */
-	unsigned int map_cache;  /* mappings kept after their last close */
+	unsigned int map_cache;	 /* mappings kept after their last close */
 	enum symlink_policy symlinks;
 	bool set_uid, set_gid, set_umask;
 	uid_t uid;
@@ -39,7 +39,7 @@ struct hexzfs_config {
 	mode_t umask;
 	unsigned int idle_timeout; /* seconds; 0 means never */
 	unsigned int readahead_kb; /* 0: leave the kernel's default */
-	char *mount_real;          /* MOUNTPOINT's canonical path */
+	char *mount_real;	   /* MOUNTPOINT's canonical path */
 	bool foreground;
 	bool debug;
 };

@@ -57,7 +57,8 @@ housekeeper_main(void *arg)
 		uint64_t now;
 
 		if (sig == SIGUSR1 && !atomic_load(&hk->stop))
-			stats_log(&fs->stats, node_table_count(fs->nodes), map_cache_count(fs->maps));
+			stats_log(&fs->stats, node_table_count(fs->nodes),
+				  map_cache_count(fs->maps));
 		if (fs->cfg.idle_timeout == 0 || sig == SIGUSR1)
 			continue;
 		now = activity(&fs->stats);

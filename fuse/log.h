@@ -11,7 +11,6 @@
 
 void log_init(void);
 void log_use_syslog(void);
-void log_msg(enum fuse_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum fuse_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* HEXZFS_LOG_H */

@@ -83,7 +83,8 @@ check_mountpoint(struct hexzfs *fs, const char *mountpoint)
 
 	if (stat(mountpoint, &st) != 0) {
 		fprintf(stderr, "hexzfs: mountpoint '%s': %s%s\n", mountpoint, strerror(errno),
-			errno == ENOTCONN ? " (a dead FUSE mount? try: fusermount3 -u MOUNTPOINT)" : "");
+			errno == ENOTCONN ? " (a dead FUSE mount? try: fusermount3 -u MOUNTPOINT)"
+					  : "");
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -233,7 +234,8 @@ main(int argc, char *argv[])
 	if (opts.foreground && chdir("/") != 0)
 		log_msg(FUSE_LOG_WARNING, "chdir /: %s\n", strerror(errno));
 	if (housekeeper_start(&hk, &fs) != 0)
-		log_msg(FUSE_LOG_WARNING, "no housekeeper thread: SIGUSR1 and idle_timeout disabled\n");
+		log_msg(FUSE_LOG_WARNING,
+			"no housekeeper thread: SIGUSR1 and idle_timeout disabled\n");
 
 	ret = serve(&fs, &opts) == 0 ? 0 : 1;
 

@@ -161,8 +161,8 @@ destroy_list(struct snapshot_map *m)
 }
 
 int
-map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st,
-		  struct snapshot_map **out, int *os_errno)
+map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct snapshot_map **out,
+		  int *os_errno)
 {
 	struct snapshot_map *fresh, *found;
 	int ret;

@@ -165,7 +165,8 @@ node_table_ino(struct node_table *tbl, const struct node *n)
 static struct node **
 find_slot(struct node_table *tbl, struct node *parent, const char *name, const struct stat *st)
 {
-	struct node **slot = &tbl->buckets[hash_key(parent, name, st->st_ino) & (tbl->nbuckets - 1)];
+	struct node **slot =
+		&tbl->buckets[hash_key(parent, name, st->st_ino) & (tbl->nbuckets - 1)];
 
 	for (; *slot; slot = &(*slot)->hash_next) {
 		const struct node *n = *slot;

@@ -36,21 +36,21 @@
 
 struct node {
 	struct node *hash_next;
-	struct node *parent;   /* NULL for the root */
-	uint64_t nlookup;      /* guarded by the table lock */
-	uint64_t children;     /* guarded by the table lock */
+	struct node *parent; /* NULL for the root */
+	uint64_t nlookup;    /* guarded by the table lock */
+	uint64_t children;   /* guarded by the table lock */
 	dev_t dev;
 	ino_t ino;
-	int fd;                /* directories: O_PATH fd; files: -1 */
+	int fd; /* directories: O_PATH fd; files: -1 */
 	bool is_dir;
-	bool via_symlink;      /* a file reached through a symbolic link */
+	bool via_symlink; /* a file reached through a symbolic link */
 	/* Source attributes at the last lookup; guarded by the table lock. */
 	struct stat attr;
 	/* Version last opened, for keep_cache; guarded by the table lock. */
 	bool opened_before;
 	struct timespec opened_mtime, opened_ctime;
 	off_t opened_size;
-	char name[];           /* immutable after creation */
+	char name[]; /* immutable after creation */
 };
 
 struct node_table;

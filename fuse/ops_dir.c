@@ -255,8 +255,7 @@ ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
 }
 
 void
-ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		struct fuse_file_info *fi)
+ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	reply_listing(req, ino, size, off, fi, true);
 }

@@ -39,7 +39,8 @@ open_source(struct hexzfs *fs, const struct node *n, struct stat *st)
 	/* O_NOFOLLOW unless the node is a link: a file swapped for a
 	 * symlink after the lookup is not followed. O_NONBLOCK: a file
 	 * swapped for a FIFO does not block the daemon. */
-	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (n->via_symlink ? 0 : O_NOFOLLOW);
+	int flags =
+		O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (n->via_symlink ? 0 : O_NOFOLLOW);
 	int fd = openat(n->parent->fd, n->name, flags);
 	int err;
 
@@ -83,7 +84,8 @@ tune_readahead_once(struct hexzfs *fs)
 	err = bdi_set_readahead(fs->cfg.mount_real, fs->cfg.readahead_kb);
 	/* Not root: the kernel's default stays, which is correct, only slower. */
 	if (err && fs->cfg.debug)
-		log_msg(FUSE_LOG_DEBUG, "read-ahead left at the kernel default: %s\n", strerror(-err));
+		log_msg(FUSE_LOG_DEBUG, "read-ahead left at the kernel default: %s\n",
+			strerror(-err));
 }
 
 void

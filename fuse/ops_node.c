@@ -106,7 +106,8 @@ node_attr(struct hexzfs *fs, struct node *n, struct stat *st)
 	if (n->is_dir)
 		ret = fstat(n->fd, &now);
 	else
-		ret = fstatat(n->parent->fd, n->name, &now, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW);
+		ret = fstatat(n->parent->fd, n->name, &now,
+			      n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW);
 	if (ret == 0 && now.st_ino == n->ino && now.st_dev == n->dev) {
 		node_set_attr(fs->nodes, n, &now);
 		*st = now;

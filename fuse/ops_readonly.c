@@ -16,8 +16,7 @@ refuse(fuse_req_t req)
 }
 
 static void
-ro_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-	   struct fuse_file_info *fi)
+ro_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	(void)ino, (void)attr, (void)to_set, (void)fi;
 	refuse(req);

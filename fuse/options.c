@@ -53,7 +53,9 @@ struct parse_state {
 	struct cli *cli;
 };
 
-static void __attribute__((format(printf, 2, 3)))
+static void set_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
 set_error(struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
@@ -186,7 +188,8 @@ take_option(struct parse_state *ps, int key, const char *arg)
 		break;
 	case KEY_MAP_CACHE:
 		if (parse_uint(value, 10, 1000000, &v))
-			bad_value(ps->cli, name, value, "a whole number of mappings from 0 to 1000000");
+			bad_value(ps->cli, name, value,
+				  "a whole number of mappings from 0 to 1000000");
 		else
 			cfg->map_cache = (unsigned int)v;
 		break;
@@ -234,9 +237,7 @@ on_argument(void *data, const char *arg, int key, struct fuse_args *outargs)
 	(void)outargs;
 	if (key == FUSE_OPT_KEY_NONOPT) {
 		if (ps->cli->npositional == 2) {
-			set_error(ps->cli,
-				  "too many arguments: '%s' (usage: hexzfs [options] SNAPSHOT_DIR MOUNTPOINT)",
-				  arg);
+			set_error(ps->cli, "too many arguments: '%s' (see hexzfs --help)", arg);
 			return 0;
 		}
 		ps->cli->positional[ps->cli->npositional++] = strdup(arg);
@@ -276,12 +277,14 @@ int
 options_settle_paths(struct cli *cli, struct hexzfs_config *cfg, const char **mountpoint)
 {
 	if (cli->npositional == 0) {
-		fprintf(stderr, "hexzfs: missing MOUNTPOINT\n"
-				"usage: hexzfs [options] SNAPSHOT_DIR MOUNTPOINT (see hexzfs --help)\n");
+		fprintf(stderr,
+			"hexzfs: missing MOUNTPOINT\n"
+			"usage: hexzfs [options] SNAPSHOT_DIR MOUNTPOINT (see hexzfs --help)\n");
 		return -1;
 	}
 	if (cli->npositional == 2 && cli->source_opt) {
-		fprintf(stderr, "hexzfs: the snapshot directory is given twice: '%s' and -o source=%s\n",
+		fprintf(stderr,
+			"hexzfs: the snapshot directory is given twice: '%s' and -o source=%s\n",
 			cli->positional[0], cli->source_opt);
 		return -1;
 	}
@@ -348,7 +351,8 @@ options_print_usage(const char *prog)
 	       "    -o entry_timeout=SECS  how long the kernel trusts a name (default 1)\n"
 	       "    -o attr_timeout=SECS   how long the kernel trusts attributes (default 1)\n"
 	       "    -o timeout=SECS        sets both entry_timeout and attr_timeout\n"
-	       "    -o negative_timeout=SECS  how long the kernel trusts a missing name (default 0)\n"
+	       "    -o negative_timeout=SECS\n"
+	       "                           how long the kernel trusts a missing name (default 0)\n"
 	       "    -o map_cache=N         mappings kept after their last close (default 1024)\n"
 	       "    -o symlinks=POLICY     which symbolic links to follow: inside (default:\n"
 	       "                           targets under SNAPSHOT_DIR), any, none\n"

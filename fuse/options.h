@@ -11,8 +11,8 @@
 struct cli {
 	char *positional[2]; /* SNAPSHOT_DIR MOUNTPOINT, or MOUNTPOINT alone */
 	int npositional;
-	char *source_opt;    /* -o source=DIR */
-	char *error;         /* the first problem found, already formatted */
+	char *source_opt; /* -o source=DIR */
+	char *error;	  /* the first problem found, already formatted */
 };
 
 /*

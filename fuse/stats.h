@@ -24,7 +24,7 @@ struct hexzfs_stats {
 	atomic_int_fast64_t open_files; /* handles open right now */
 };
 
-#define STAT_ADD(stats, field, n) \
+#define STAT_ADD(stats, field, n)                                                                  \
 	atomic_fetch_add_explicit(&(stats)->field, (n), memory_order_relaxed)
 
 /* Write every counter on one log line at INFO level. */

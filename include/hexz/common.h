@@ -40,7 +40,8 @@ enum hexz_status {
 	HEXZ_ERR_IO = -7,
 	/** This backend does not offer the requested operation. */
 	HEXZ_ERR_UNSUPPORTED = -8,
-	/** Any other operating system failure (EMFILE, ELOOP, ENAMETOOLONG, ...): see the reported errno. */
+	/** Any other operating system failure (EMFILE, ELOOP, ENAMETOOLONG, ...): see the reported
+	   errno. */
 	HEXZ_ERR_SYSTEM = -9,
 };
 
