@@ -225,11 +225,15 @@ main(int argc, char *argv[])
 	}
 	if (fuse_set_signal_handlers(fs.se) != 0 || housekeeper_block_signals() != 0)
 		goto out_session;
-	if (fuse_session_mount(fs.se, mountpoint) != 0) {
+	/*
+	 * The canonical path: the daemon changes to "/" later, and libfuse
+	 * unmounts by the path it was given.
+	 */
+	if (fuse_session_mount(fs.se, fs.cfg.mount_real) != 0) {
 		fprintf(stderr, "hexzfs: cannot mount '%s' on '%s'\n", fs.cfg.source, mountpoint);
 		goto out_signals;
 	}
-	if (!opts.foreground && daemon_start(&fs, mountpoint) != 0)
+	if (!opts.foreground && daemon_start(&fs, fs.cfg.mount_real) != 0)
 		goto out_unmount;
 	if (opts.foreground && chdir("/") != 0)
 		log_msg(FUSE_LOG_WARNING, "chdir /: %s\n", strerror(errno));
@@ -237,7 +241,12 @@ main(int argc, char *argv[])
 		log_msg(FUSE_LOG_WARNING,
 			"no housekeeper thread: SIGUSR1 and idle_timeout disabled\n");
 
-	ret = serve(&fs, &opts) == 0 ? 0 : 1;
+	/*
+	 * libfuse 3.14 returns the number of the signal that ended the loop;
+	 * a stop on request (SIGTERM, SIGINT, SIGHUP, idle timeout) is a
+	 * success. Only a negative value is a failure of the session.
+	 */
+	ret = serve(&fs, &opts) < 0 ? 1 : 0;
 
 	housekeeper_stop(&hk);
 	if (fs.cfg.debug)
