@@ -9,6 +9,9 @@
 
 static bool to_syslog;
 
+static void sink(enum fuse_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 sink(enum fuse_log_level level, const char *fmt, va_list ap)
 {

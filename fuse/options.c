@@ -80,6 +80,9 @@ parse_seconds(const char *s, double *out)
 	char *end;
 	double v;
 
+	/* strtod would skip leading white space and accept "inf" or hex. */
+	if ((*s < '0' || *s > '9') && *s != '.')
+		return -1;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1e9)

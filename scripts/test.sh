@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test of hexzfs from a fresh machine: install what is missing,
 # configure, build, and run the unit and mount tests, then the same under
-# valgrind (unit tests) and under ASan+UBSan (everything).
+# valgrind (unit tests) and under ASan+UBSan (everything), then fuzz each
+# parser of untrusted input for a bounded time.
 # Usage: scripts/test.sh
 set -euo pipefail
 
@@ -31,5 +32,8 @@ meson test -C build --setup valgrind --suite unit --print-errorlogs
 echo "== everything under ASan+UBSan"
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 meson test -C build-asan --print-errorlogs
+
+echo "== fuzzing every libFuzzer target for ${FUZZ_SECONDS:-30} s"
+bash "$top/scripts/fuzz.sh"
 
 echo "== all test runs passed"
