@@ -49,10 +49,23 @@ pass_to_previous(int sig, siginfo_t *info, void *uctx)
 		previous_action.sa_handler(sig);
 		return;
 	}
+	if (info->si_code <= 0) {
+		/*
+		 * Sent with kill(2) or raise(3), not a fault: nothing will run
+		 * again. Ignore it if it was ignored before us; otherwise take
+		 * the default action (termination) right now.
+		 */
+		if (previous_action.sa_handler == SIG_IGN)
+			return;
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	/*
-	 * Default disposition: restore it and return. The faulting instruction
-	 * runs again, faults again, and the process dies with SIGBUS exactly
-	 * as it would have without us (a hardware SIGBUS cannot be ignored).
+	 * A real fault under the default disposition: restore it and return.
+	 * The faulting instruction runs again, faults again, and the process
+	 * dies with SIGBUS exactly as it would have without us (the kernel
+	 * does not let a synchronous fault be ignored either).
 	 */
 	signal(sig, SIG_DFL);
 }

@@ -19,8 +19,9 @@
  * about to read and a sigsetjmp() recovery point; if SIGBUS arrives for an
  * address in that range on that thread, the handler siglongjmp()s back and
  * the read returns HEXZ_ERR_IO with nothing promised about @dst. Signals for
- * any other address or thread go to the handler that was installed before
- * libhexz (or to the default action, which terminates the process).
+ * any other address or thread, and SIGBUS sent with kill(2), go to the
+ * handler that was installed before libhexz, or get the disposition it had
+ * (the default terminates the process; an ignored sent signal stays ignored).
  *
  * The cost is one sigsetjmp() without signal-mask save per read (a register
  * save, no system call) and no cost at all on the fast path otherwise. The
@@ -95,6 +96,7 @@ HEXZ_EXPORT int hexz_mmap_open(const char *path, struct hexz_storage **out, int 
  *  HEXZ_ERR_INVALID_ARGUMENT  @fd is negative or @out is NULL;
  *  HEXZ_ERR_NOT_REGULAR       @fd refers to something other than a regular file;
  *  HEXZ_ERR_PERMISSION        @fd is not open for reading (EACCES);
+ *  HEXZ_ERR_SYSTEM            @fd is an O_PATH descriptor (EBADF);
  *  HEXZ_ERR_NO_MEMORY         no memory or address space for the mapping;
  *  HEXZ_ERR_SYSTEM            any other failure (EBADF, ...); @os_errno says which.
  */
