@@ -160,6 +160,19 @@ destroy_list(struct snapshot_map *m)
 	}
 }
 
+struct snapshot_map *
+map_cache_find(struct map_cache *cache, const struct stat *st)
+{
+	struct snapshot_map *found;
+
+	pthread_mutex_lock(&cache->lock);
+	found = lookup_locked(cache, st);
+	pthread_mutex_unlock(&cache->lock);
+	if (found)
+		STAT_ADD(cache->stats, map_hits, 1);
+	return found;
+}
+
 int
 map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct snapshot_map **out,
 		  int *os_errno)
@@ -168,11 +181,8 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct
 	int ret;
 
 	*os_errno = 0;
-	pthread_mutex_lock(&cache->lock);
-	found = lookup_locked(cache, st);
-	pthread_mutex_unlock(&cache->lock);
+	found = map_cache_find(cache, st);
 	if (found) {
-		STAT_ADD(cache->stats, map_hits, 1);
 		*out = found;
 		return HEXZ_OK;
 	}

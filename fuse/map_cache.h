@@ -40,6 +40,9 @@ struct map_cache *map_cache_new(unsigned int idle_max, struct hexzfs_stats *stat
 /* Unmap everything; every reference must have been released. */
 void map_cache_free(struct map_cache *cache);
 
+/* A referenced mapping of version `st`, if one is cached; else NULL. */
+struct snapshot_map *map_cache_find(struct map_cache *cache, const struct stat *st);
+
 /*
  * A referenced mapping of the file open on `fd`, whose fstat() is `st`:
  * the cached one for that version, or a new one. Returns 0 or a negative

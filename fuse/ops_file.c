@@ -32,6 +32,19 @@ map_of(const struct fuse_file_info *fi)
 	return (struct snapshot_map *)(uintptr_t)fi->fh;
 }
 
+/* The node's name must still lead to the very file the kernel looked up. */
+static int
+check_identity(const struct node *n, const struct stat *st)
+{
+	/*
+	 * ESTALE makes the kernel look the name up again and retry the open
+	 * on the new node.
+	 */
+	if (st->st_ino != n->ino || st->st_dev != n->dev || !S_ISREG(st->st_mode))
+		return -ESTALE;
+	return 0;
+}
+
 /* Open the source file of node `n` for reading; fd or -errno. */
 static int
 open_source(struct hexzfs *fs, const struct node *n, struct stat *st)
@@ -47,26 +60,45 @@ open_source(struct hexzfs *fs, const struct node *n, struct stat *st)
 	if (fd < 0)
 		return errno == ELOOP ? -ESTALE : -errno;
 	if (fstat(fd, st) != 0) {
-		err = errno;
+		err = -errno;
 		goto err_close;
 	}
-	/*
-	 * Another file now carries this name. ESTALE makes the kernel look
-	 * the name up again and retry the open on the new node.
-	 */
-	if (st->st_ino != n->ino || st->st_dev != n->dev || !S_ISREG(st->st_mode)) {
-		err = ESTALE;
+	err = check_identity(n, st);
+	if (err)
 		goto err_close;
-	}
 	if (n->via_symlink && !entry_fd_allowed(fs, fd)) {
-		err = ESTALE;
+		err = -ESTALE;
 		goto err_close;
 	}
 	return fd;
 
 err_close:
 	close(fd);
-	return -err;
+	return err;
+}
+
+/*
+ * The mapping for node `n`: a cached one found by a single fstatat() when
+ * the file is unchanged (links excepted: their target must be checked on an
+ * open descriptor), else a fresh one. 0 or a positive errno.
+ */
+static int
+map_source(struct hexzfs *fs, const struct node *n, struct stat *st, struct snapshot_map **map)
+{
+	int fd, ret, os_errno;
+
+	if (!n->via_symlink && fstatat(n->parent->fd, n->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    check_identity(n, st) == 0) {
+		*map = map_cache_find(fs->maps, st);
+		if (*map)
+			return 0;
+	}
+	fd = open_source(fs, n, st);
+	if (fd < 0)
+		return -fd;
+	ret = map_cache_acquire(fs->maps, fd, st, map, &os_errno);
+	close(fd);
+	return ret == HEXZ_OK ? 0 : errno_from_hexz(ret, os_errno);
 }
 
 /*
@@ -95,23 +127,18 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct node *n = node_table_get(fs->nodes, ino);
 	struct snapshot_map *map;
 	struct stat st;
-	int fd, ret, os_errno;
+	int err;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
 	tune_readahead_once(fs);
-	fd = open_source(fs, n, &st);
-	if (fd < 0) {
-		ret = -fd;
-		goto err;
-	}
-	ret = map_cache_acquire(fs->maps, fd, &st, &map, &os_errno);
-	close(fd);
-	if (ret != HEXZ_OK) {
-		ret = errno_from_hexz(ret, os_errno);
-		goto err;
+	err = map_source(fs, n, &st, &map);
+	if (err) {
+		STAT_ADD(&fs->stats, open_errors, 1);
+		fuse_reply_err(req, err);
+		return;
 	}
 	node_set_attr(fs->nodes, n, &st);
 	/* Pages the kernel cached for this node stay valid unless the file changed in place. */
@@ -125,11 +152,6 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		STAT_ADD(&fs->stats, open_files, -1);
 		map_cache_release(fs->maps, map, true);
 	}
-	return;
-
-err:
-	STAT_ADD(&fs->stats, open_errors, 1);
-	fuse_reply_err(req, ret);
 }
 
 void
