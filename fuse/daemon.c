@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "housekeeper.h"
 #include "log.h"
 
 /* The parent's side: wait for the child's word, then for the mount. */
@@ -61,6 +62,8 @@ daemon_start(struct hexzfs *fs, const char *mountpoint)
 		return -1;
 	}
 	if (pid > 0) {
+		/* The parent only waits: let Ctrl-C and kill end it normally. */
+		housekeeper_unblock_signals();
 		close(pipefd[1]);
 		parent_wait(fs, pid, pipefd[0], mountpoint);
 	}

@@ -12,14 +12,51 @@
 #include "map_cache.h"
 #include "node_table.h"
 
+/* How often a pending stop interrupts the loop thread again. */
+#define WAKE_INTERVAL_NS (50 * 1000 * 1000)
+
+static void
+taken_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+static void
+on_wake(int sig)
+{
+	/* Nothing: being delivered is the point, it interrupts read(2). */
+	(void)sig;
+}
+
 int
 housekeeper_block_signals(void)
 {
+	struct sigaction sa;
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+		return errno;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return errno;
+	taken_signals(&set);
 	return pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void
+housekeeper_unblock_signals(void)
+{
+	sigset_t set;
+
+	taken_signals(&set);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* Any request at all moves this sum. */
@@ -30,48 +67,59 @@ activity(struct hexzfs_stats *s)
 	       atomic_load(&s->getattrs) + atomic_load(&s->readdirs) + atomic_load(&s->open_errors);
 }
 
+static void
+request_stop(struct housekeeper *hk)
+{
+	atomic_store(&hk->stopping, true);
+	fuse_session_exit(hk->fs->se);
+	pthread_kill(hk->loop_thread, SIGUSR2);
+}
+
 static void *
 housekeeper_main(void *arg)
 {
 	struct housekeeper *hk = arg;
 	struct hexzfs *fs = hk->fs;
-	struct timespec tick = { 1, 0 };
-	sigset_t wait_set, term_set;
 	uint64_t last = activity(&fs->stats);
 	unsigned int idle_seconds = 0;
+	sigset_t set;
 
-	/*
-	 * Termination signals must reach the FUSE loop threads, which wake
-	 * from their blocking reads to exit; never this thread.
-	 */
-	sigemptyset(&term_set);
-	sigaddset(&term_set, SIGTERM);
-	sigaddset(&term_set, SIGINT);
-	sigaddset(&term_set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &term_set, NULL);
-	sigemptyset(&wait_set);
-	sigaddset(&wait_set, SIGUSR1);
-
-	while (!atomic_load(&hk->stop)) {
-		int sig = sigtimedwait(&wait_set, NULL, &tick);
+	taken_signals(&set);
+	while (!atomic_load(&hk->quit)) {
+		struct timespec tick = { 1, 0 };
 		uint64_t now;
+		int sig;
 
-		if (sig == SIGUSR1 && !atomic_load(&hk->stop))
+		if (atomic_load(&hk->stopping))
+			tick = (struct timespec){ 0, WAKE_INTERVAL_NS };
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (atomic_load(&hk->quit))
+			break;
+		if (sig == SIGUSR1) {
 			stats_log(&fs->stats, node_table_count(fs->nodes),
 				  map_cache_count(fs->maps));
-		if (fs->cfg.idle_timeout == 0 || sig == SIGUSR1)
+			continue;
+		}
+		if (sig > 0) {
+			if (!atomic_load(&hk->stopping))
+				log_msg(FUSE_LOG_INFO, "%s: unmounting\n", strsignal(sig));
+			request_stop(hk);
+			continue;
+		}
+		if (atomic_load(&hk->stopping)) {
+			/* The loop may have missed the last wake-up: send another. */
+			pthread_kill(hk->loop_thread, SIGUSR2);
+			continue;
+		}
+		if (fs->cfg.idle_timeout == 0)
 			continue;
 		now = activity(&fs->stats);
 		if (now != last || atomic_load(&fs->stats.open_files) > 0) {
 			last = now;
 			idle_seconds = 0;
-			continue;
-		}
-		if (++idle_seconds >= fs->cfg.idle_timeout) {
+		} else if (++idle_seconds >= fs->cfg.idle_timeout) {
 			log_msg(FUSE_LOG_INFO, "idle for %u seconds, unmounting\n", idle_seconds);
-			/* The same path as an operator's SIGTERM: libfuse's handler. */
-			kill(getpid(), SIGTERM);
-			break;
+			request_stop(hk);
 		}
 	}
 	return NULL;
@@ -83,19 +131,23 @@ housekeeper_start(struct housekeeper *hk, struct hexzfs *fs)
 	int err;
 
 	hk->fs = fs;
-	atomic_store(&hk->stop, false);
+	hk->loop_thread = pthread_self();
+	atomic_store(&hk->quit, false);
+	atomic_store(&hk->stopping, false);
 	err = pthread_create(&hk->thread, NULL, housekeeper_main, hk);
 	hk->running = err == 0;
 	return err;
 }
 
-void
+bool
 housekeeper_stop(struct housekeeper *hk)
 {
-	if (!hk->running)
-		return;
-	atomic_store(&hk->stop, true);
-	pthread_kill(hk->thread, SIGUSR1);
-	pthread_join(hk->thread, NULL);
-	hk->running = false;
+	if (hk->running) {
+		atomic_store(&hk->quit, true);
+		/* Ends its sigtimedwait() at once; the quit flag keeps it from logging. */
+		pthread_kill(hk->thread, SIGUSR1);
+		pthread_join(hk->thread, NULL);
+		hk->running = false;
+	}
+	return atomic_load(&hk->stopping);
 }

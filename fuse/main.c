@@ -183,6 +183,7 @@ main(int argc, char *argv[])
 	struct cli cli = { 0 };
 	const char *mountpoint = NULL;
 	int ret = 1;
+	int served;
 
 	log_init();
 	memset(&opts, 0, sizeof(opts));
@@ -223,7 +224,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "hexzfs: invalid FUSE options (see above, or hexzfs --help)\n");
 		goto out_tables;
 	}
-	if (fuse_set_signal_handlers(fs.se) != 0 || housekeeper_block_signals() != 0)
+	/* Before any thread exists, so that every thread inherits the mask. */
+	if (housekeeper_block_signals() != 0)
 		goto out_session;
 	/*
 	 * The canonical path: the daemon changes to "/" later, and libfuse
@@ -231,30 +233,30 @@ main(int argc, char *argv[])
 	 */
 	if (fuse_session_mount(fs.se, fs.cfg.mount_real) != 0) {
 		fprintf(stderr, "hexzfs: cannot mount '%s' on '%s'\n", fs.cfg.source, mountpoint);
-		goto out_signals;
+		goto out_session;
 	}
 	if (!opts.foreground && daemon_start(&fs, fs.cfg.mount_real) != 0)
 		goto out_unmount;
 	if (opts.foreground && chdir("/") != 0)
 		log_msg(FUSE_LOG_WARNING, "chdir /: %s\n", strerror(errno));
-	if (housekeeper_start(&hk, &fs) != 0)
+	if (housekeeper_start(&hk, &fs) != 0) {
+		/* Fall back to libfuse's handlers: stop signals must still work. */
 		log_msg(FUSE_LOG_WARNING,
 			"no housekeeper thread: SIGUSR1 and idle_timeout disabled\n");
+		housekeeper_unblock_signals();
+		fuse_set_signal_handlers(fs.se);
+	}
 
+	served = serve(&fs, &opts);
 	/*
-	 * libfuse 3.14 returns the number of the signal that ended the loop;
-	 * a stop on request (SIGTERM, SIGINT, SIGHUP, idle timeout) is a
-	 * success. Only a negative value is a failure of the session.
+	 * A stop on request (SIGTERM, SIGINT, SIGHUP, idle timeout) or an
+	 * unmount is a success; only a failure of the session itself is not.
 	 */
-	ret = serve(&fs, &opts) < 0 ? 1 : 0;
-
-	housekeeper_stop(&hk);
+	ret = housekeeper_stop(&hk) || served >= 0 ? 0 : 1;
 	if (fs.cfg.debug)
 		stats_log(&fs.stats, node_table_count(fs.nodes), map_cache_count(fs.maps));
 out_unmount:
 	fuse_session_unmount(fs.se);
-out_signals:
-	fuse_remove_signal_handlers(fs.se);
 out_session:
 	fuse_session_destroy(fs.se);
 out_tables:

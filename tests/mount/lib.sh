@@ -45,6 +45,7 @@ FAILURES=0
 MOUNTS=()  # every mountpoint a test mounted
 DAEMONS=() # pids of the daemons the test started or found
 NDAEMON=0
+DAEMON_ENV=() # NAME=VALUE settings for the daemons mount_fg starts
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hexzfs-$TEST_NAME.XXXXXX")
 WORK=$(realpath -- "$WORK")
 chmod 755 "$WORK" # the unprivileged user must reach its contents
@@ -309,7 +310,8 @@ mount_fg() { # SNAPSHOT_DIR MOUNTPOINT [OPTION...]
 	# A non-interactive shell starts background jobs with SIGINT and
 	# SIGQUIT ignored, which the daemon would inherit: restore them, as
 	# for a daemon started from a terminal.
-	env --default-signal=INT,QUIT "$HEXZFS" -f "$@" "$src" "$mnt" 2>"$DAEMON_LOG" &
+	env --default-signal=INT,QUIT "${DAEMON_ENV[@]}" "$HEXZFS" -f "$@" "$src" "$mnt" \
+		2>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	DAEMONS+=("$DAEMON_PID")
 	MOUNTS+=("$mnt")

@@ -113,6 +113,25 @@ kill -TERM "$DAEMON_PID"
 check_stopped "SIGTERM with a file open" "$MNT" "$DAEMON_PID" "$DAEMON_LOG"
 exec {held}<&-
 
+# A stop signal that lands after the loop checked whether to stop and
+# before it blocks reading the next request. stop_race_shim.c, preloaded,
+# sleeps a second right there; after a request (stat -f) the serving thread
+# is in that sleep when the signal comes.
+SHIM=$WORK/stop_race_shim.so
+${CC:-cc} -shared -fPIC -O2 -o "$SHIM" "$MOUNT_TESTS_DIR/stop_race_shim.c" -ldl ||
+	die "build stop_race_shim.so"
+DAEMON_ENV=("LD_PRELOAD=$SHIM" HEXZFS_SHIM_DELAY_MS=1000
+	"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+for sig in TERM INT; do
+	for mode in -s ""; do
+		mount_fg "$SRC" "$MNT" $mode
+		stat -f "$MNT" >/dev/null # waits for INIT, then one STATFS
+		kill -"$sig" "$DAEMON_PID"
+		check_stopped "SIG$sig just before the loop waits${mode:+, $mode}" "$MNT" "$DAEMON_PID" "$DAEMON_LOG"
+	done
+done
+DAEMON_ENV=()
+
 # ---------------------------------------------------------------- SIGUSR1
 
 # True once LOG has at least N lines starting "hexzfs: stats:".
