@@ -93,17 +93,19 @@ hexz_mmap_open_fd(int fd, struct hexz_storage **out, int *os_errno)
 		return fail_errno(errno, os_errno);
 	if (!S_ISREG(sb.st_mode))
 		return HEXZ_ERR_NOT_REGULAR;
-	/*
-	 * mmap() would refuse a descriptor not open for reading, but an empty
-	 * file is never mapped: check the access mode for every size.
-	 */
-	flags = fcntl(fd, F_GETFL);
-	if (flags < 0)
-		return fail_errno(errno, os_errno);
-	if (flags & O_PATH)
-		return fail_errno(EBADF, os_errno);
-	if ((flags & O_ACCMODE) == O_WRONLY)
-		return fail_errno(EACCES, os_errno);
+	if (sb.st_size == 0) {
+		/*
+		 * mmap() refuses a descriptor not open for reading, but an
+		 * empty file is never mapped: check the access mode here.
+		 */
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0)
+			return fail_errno(errno, os_errno);
+		if (flags & O_PATH)
+			return fail_errno(EBADF, os_errno);
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			return fail_errno(EACCES, os_errno);
+	}
 	/* A size that does not fit in size_t cannot be mapped at all. */
 	if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX)
 		return fail_errno(ENOMEM, os_errno);

@@ -281,10 +281,10 @@ node_note_open(struct node_table *tbl, struct node *n, const struct stat *st)
 	bool same;
 
 	pthread_mutex_lock(&tbl->lock);
-	same = !n->opened_before ||
+	same = !node_opened_before(n) ||
 	       (n->opened_size == st->st_size && same_time(n->opened_mtime, st->st_mtim) &&
 		same_time(n->opened_ctime, st->st_ctim));
-	n->opened_before = true;
+	atomic_store_explicit(&n->opened_before, true, memory_order_relaxed);
 	n->opened_size = st->st_size;
 	n->opened_mtime = st->st_mtim;
 	n->opened_ctime = st->st_ctim;

@@ -28,6 +28,7 @@
 #ifndef HEXZFS_NODE_TABLE_H
 #define HEXZFS_NODE_TABLE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -47,7 +48,7 @@ struct node {
 	/* Source attributes at the last lookup; guarded by the table lock. */
 	struct stat attr;
 	/* Version last opened, for keep_cache; guarded by the table lock. */
-	bool opened_before;
+	atomic_bool opened_before;
 	struct timespec opened_mtime, opened_ctime;
 	off_t opened_size;
 	char name[]; /* immutable after creation */
@@ -86,6 +87,13 @@ void node_get_attr(struct node_table *tbl, const struct node *n, struct stat *st
  * it cached for this node.
  */
 bool node_note_open(struct node_table *tbl, struct node *n, const struct stat *st);
+
+/* Whether node `n` was ever opened: a hint, read without the lock. */
+static inline bool
+node_opened_before(const struct node *n)
+{
+	return atomic_load_explicit(&n->opened_before, memory_order_relaxed);
+}
 
 /* Number of live nodes, for the counters. */
 unsigned long node_table_count(struct node_table *tbl);

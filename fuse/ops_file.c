@@ -87,7 +87,12 @@ map_source(struct hexzfs *fs, const struct node *n, struct stat *st, struct snap
 {
 	int fd, ret, os_errno;
 
-	if (!n->via_symlink && fstatat(n->parent->fd, n->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	/*
+	 * A node never opened has no mapping yet (a racy read of the flag
+	 * only costs a wasted fstatat or a wasted open).
+	 */
+	if (!n->via_symlink && node_opened_before(n) &&
+	    fstatat(n->parent->fd, n->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    check_identity(n, st) == 0) {
 		*map = map_cache_find(fs->maps, st);
 		if (*map)

@@ -262,7 +262,7 @@ options_parse(struct fuse_args *args, struct hexzfs_config *cfg, struct cli *cli
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0.0;
-	cfg->map_cache = 1024;
+	cfg->map_cache = 16384;
 	cfg->symlinks = SYMLINKS_INSIDE;
 	cfg->readahead_kb = 1024;
 	if (fuse_opt_parse(args, &ps, hexzfs_opts, on_argument) != 0) {
@@ -356,7 +356,7 @@ options_print_usage(const char *prog)
 	       "    -o timeout=SECS        sets both entry_timeout and attr_timeout\n"
 	       "    -o negative_timeout=SECS\n"
 	       "                           how long the kernel trusts a missing name (default 0)\n"
-	       "    -o map_cache=N         mappings kept after their last close (default 1024)\n"
+	       "    -o map_cache=N         mappings kept after their last close (default 16384)\n"
 	       "    -o symlinks=POLICY     which symbolic links to follow: inside (default:\n"
 	       "                           targets under SNAPSHOT_DIR), any, none\n"
 	       "    -o uid=USER            show every file as owned by USER (name or number)\n"
