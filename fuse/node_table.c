@@ -229,6 +229,9 @@ node_table_forget(struct node_table *tbl, struct node *n, uint64_t count)
 {
 	struct node *doomed = NULL;
 
+	/* The root lives as long as the mount, whatever the kernel says. */
+	if (n == tbl->root)
+		return;
 	pthread_mutex_lock(&tbl->lock);
 	assert(n->nlookup >= count);
 	n->nlookup -= count;
