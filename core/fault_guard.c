@@ -26,6 +26,22 @@
  */
 #define GUARD_TLS __thread __attribute__((tls_model("initial-exec")))
 
+/*
+ * ThreadSanitizer runs signal handlers with every signal blocked, so
+ * leaving one with siglongjmp must restore the mask there; elsewhere the
+ * handler is SA_NODEFER and the mask is left alone (no system call).
+ */
+#if defined(__SANITIZE_THREAD__)
+#define GUARD_SAVE_MASK 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GUARD_SAVE_MASK 1
+#endif
+#endif
+#ifndef GUARD_SAVE_MASK
+#define GUARD_SAVE_MASK 0
+#endif
+
 struct guard_frame {
 	sigjmp_buf env;
 	uintptr_t lo;
@@ -115,7 +131,7 @@ fault_guard_copy(void *dst, const void *src, size_t len)
 
 	frame.lo = (uintptr_t)src;
 	frame.hi = frame.lo + len;
-	if (sigsetjmp(frame.env, 0) != 0)
+	if (sigsetjmp(frame.env, GUARD_SAVE_MASK) != 0)
 		return HEXZ_ERR_IO;
 	active_frame = &frame;
 	/* Keep the compiler from moving the copy outside the guarded window. */

@@ -8,9 +8,37 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define SNAPSHOT_SUFFIX ".hxz"
+
+int
+entry_stat(int dirfd, const char *name, int flags, struct stat *st, struct timespec *birth)
+{
+	struct statx sx;
+
+	if (statx(dirfd, name, flags, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+		return -errno;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = sx.stx_ino;
+	st->st_mode = sx.stx_mode;
+	st->st_nlink = sx.stx_nlink;
+	st->st_uid = sx.stx_uid;
+	st->st_gid = sx.stx_gid;
+	st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+	st->st_size = (off_t)sx.stx_size;
+	st->st_blksize = (blksize_t)sx.stx_blksize;
+	st->st_blocks = (blkcnt_t)sx.stx_blocks;
+	st->st_atim = (struct timespec){ sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec };
+	st->st_mtim = (struct timespec){ sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
+	st->st_ctim = (struct timespec){ sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec };
+	*birth = (struct timespec){ 0, 0 };
+	if (sx.stx_mask & STATX_BTIME)
+		*birth = (struct timespec){ sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec };
+	return 0;
+}
 
 bool
 entry_has_snapshot_suffix(const char *name)
@@ -48,7 +76,8 @@ entry_fd_allowed(const struct hexzfs *fs, int fd)
 }
 
 static int
-resolve_symlink(const struct hexzfs *fs, int dirfd, const char *name, struct stat *st)
+resolve_symlink(const struct hexzfs *fs, int dirfd, const char *name, struct stat *st,
+		struct timespec *birth)
 {
 	int fd;
 	bool allowed;
@@ -58,7 +87,7 @@ resolve_symlink(const struct hexzfs *fs, int dirfd, const char *name, struct sta
 	fd = openat(dirfd, name, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -ENOENT; /* dangling or looping: hidden */
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+	if (entry_stat(fd, "", AT_EMPTY_PATH, st, birth) != 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return -ENOENT;
 	}
@@ -69,11 +98,14 @@ resolve_symlink(const struct hexzfs *fs, int dirfd, const char *name, struct sta
 
 int
 entry_resolve(const struct hexzfs *fs, int dirfd, const char *name, struct stat *st,
-	      bool *via_symlink)
+	      struct timespec *birth, bool *via_symlink)
 {
+	int ret;
+
 	*via_symlink = false;
-	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
-		return -errno;
+	ret = entry_stat(dirfd, name, AT_SYMLINK_NOFOLLOW, st, birth);
+	if (ret < 0)
+		return ret;
 	if (S_ISDIR(st->st_mode))
 		return 0;
 	if (!entry_has_snapshot_suffix(name))
@@ -82,7 +114,7 @@ entry_resolve(const struct hexzfs *fs, int dirfd, const char *name, struct stat 
 		return 0;
 	if (S_ISLNK(st->st_mode)) {
 		*via_symlink = true;
-		return resolve_symlink(fs, dirfd, name, st);
+		return resolve_symlink(fs, dirfd, name, st, birth);
 	}
 	return -ENOENT;
 }

@@ -17,17 +17,26 @@
 
 #include "hexzfs.h"
 
+/*
+ * fstatat(2) that also reports the birth time, through statx(2): the mark
+ * that tells a file apart from a later one given the same inode number
+ * (ctime would not do: truncating a file in place changes it). `birth` is
+ * zero where the filesystem keeps no birth time. flags: AT_SYMLINK_NOFOLLOW,
+ * AT_EMPTY_PATH (then `name` is "" and dirfd the file). Returns 0 or -errno.
+ */
+int entry_stat(int dirfd, const char *name, int flags, struct stat *st, struct timespec *birth);
+
 /* True when `name` carries the snapshot suffix ".hxz". */
 bool entry_has_snapshot_suffix(const char *name);
 
 /*
  * Resolve entry `name` of the directory open on `dirfd`. On success returns
- * 0, fills *st with the attributes of what is served (the link target for
- * a symbolic link) and sets *via_symlink. Returns -ENOENT for an entry that
+ * 0, fills *st and *birth with the attributes of what is served (the link
+ * target for a symbolic link) and sets *via_symlink. Returns -ENOENT for an entry that
  * is hidden, or another -errno from the system.
  */
 int entry_resolve(const struct hexzfs *fs, int dirfd, const char *name, struct stat *st,
-		  bool *via_symlink);
+		  struct timespec *birth, bool *via_symlink);
 
 /* True when the file open on `fd` lies under SNAPSHOT_DIR, or policy allows any. */
 bool entry_fd_allowed(const struct hexzfs *fs, int fd);

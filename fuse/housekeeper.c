@@ -111,6 +111,7 @@ housekeeper_main(void *arg)
 			pthread_kill(hk->loop_thread, SIGUSR2);
 			continue;
 		}
+		map_cache_sweep(fs->maps);
 		if (fs->cfg.idle_timeout == 0)
 			continue;
 		now = activity(&fs->stats);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A background thread for what is not a request: the signals, the counters
- * and the idle timeout.
+ * A background thread for what is not a request: the signals, the counters,
+ * the idle timeout, and once a second a sweep of the idle mappings (see
+ * map_cache_sweep()).
  *
  * Signals. SIGTERM, SIGINT, SIGHUP and SIGUSR1 are blocked in every thread
  * and taken synchronously here with sigtimedwait(), instead of by

@@ -8,7 +8,10 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define BUCKETS 4096u
 
@@ -21,7 +24,12 @@ struct map_cache {
 	unsigned long total;
 	unsigned int idle_max;
 	struct hexzfs_stats *stats;
+	unsigned int sweep_round; /* mappings with swept != this are due */
+	bool sweep_off;		  /* /proc/self/map_files is not ours to read */
 };
+
+/* Stat calls one sweep may make while holding the lock. */
+#define SWEEP_BATCH 512
 
 static size_t
 bucket_of(dev_t dev, ino_t ino)
@@ -49,6 +57,7 @@ map_cache_new(unsigned int idle_max, struct hexzfs_stats *stats)
 	pthread_mutex_init(&cache->lock, NULL);
 	cache->idle_max = idle_max;
 	cache->stats = stats;
+	cache->sweep_round = 1;
 	return cache;
 }
 
@@ -238,6 +247,61 @@ map_cache_release(struct map_cache *cache, struct snapshot_map *map, bool keep)
 		map->hash_next = NULL;
 		evicted = map;
 	}
+	pthread_mutex_unlock(&cache->lock);
+	destroy_list(evicted);
+}
+
+/* 1 if the file behind idle mapping `m` still has a name, 0 if not, -1 if we cannot tell. */
+static int
+still_linked(const struct snapshot_map *m)
+{
+	uint64_t len = hexz_storage_len(m->storage);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	const void *data;
+	char path[80];
+	struct stat st;
+	uintptr_t start;
+
+	/* An empty snapshot has no mapping, and pins no disk space. */
+	if (len == 0 || hexz_storage_view(m->storage, 0, 0, &data) != HEXZ_OK || !data)
+		return 1;
+	start = (uintptr_t)data;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)start,
+		 (unsigned long)(start + (((uintptr_t)len + page - 1) & ~(page - 1))));
+	if (stat(path, &st) != 0)
+		return errno == EPERM || errno == EACCES ? -1 : 1;
+	return st.st_nlink > 0;
+}
+
+void
+map_cache_sweep(struct map_cache *cache)
+{
+	struct snapshot_map *evicted = NULL, *m, *older;
+	unsigned int checked = 0;
+
+	pthread_mutex_lock(&cache->lock);
+	for (m = cache->lru_tail; m && !cache->sweep_off && checked < SWEEP_BATCH; m = older) {
+		older = m->lru_prev;
+		if (m->swept == cache->sweep_round)
+			continue;
+		m->swept = cache->sweep_round;
+		checked++;
+		switch (still_linked(m)) {
+		case 0:
+			lru_remove(cache, m);
+			hash_remove(cache, m);
+			m->hash_next = evicted;
+			evicted = m;
+			STAT_ADD(cache->stats, map_evictions, 1);
+			break;
+		case -1:
+			cache->sweep_off = true;
+			break;
+		}
+	}
+	/* Every idle mapping has been looked at: start the next round. */
+	if (checked < SWEEP_BATCH)
+		cache->sweep_round++;
 	pthread_mutex_unlock(&cache->lock);
 	destroy_list(evicted);
 }

@@ -29,6 +29,7 @@ struct snapshot_map {
 	off_t size;
 	struct timespec mtime, ctime;
 	unsigned long refs;
+	unsigned int swept; /* the sweep round that last checked it */
 	struct snapshot_map *hash_next;
 	struct snapshot_map *lru_prev, *lru_next; /* only while refs == 0 */
 };
@@ -59,6 +60,16 @@ void map_cache_release(struct map_cache *cache, struct snapshot_map *map, bool k
 
 /* True when `st` describes the version `map` maps. */
 bool map_cache_matches(const struct snapshot_map *map, const struct stat *st);
+
+/*
+ * Unmap idle mappings whose file was deleted or replaced after its last
+ * close, which would otherwise pin a deleted snapshot's disk space until
+ * evicted. Checks a bounded batch per call (call it periodically); the
+ * file behind a mapping is found through /proc/self/map_files, which needs
+ * CAP_SYS_ADMIN: without it the sweep turns itself off, and only the check
+ * at each last close (map_cache_release's `keep`) remains.
+ */
+void map_cache_sweep(struct map_cache *cache);
 
 /* Number of mappings alive (referenced or idle), for the counters. */
 unsigned long map_cache_count(struct map_cache *cache);

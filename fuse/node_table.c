@@ -162,8 +162,23 @@ node_table_ino(struct node_table *tbl, const struct node *n)
 	return n == tbl->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
 }
 
+static bool
+same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+bool
+node_is(const struct node *n, const struct stat *st, const struct timespec *birth)
+{
+	if (n->ino != st->st_ino || n->dev != st->st_dev || n->is_dir != S_ISDIR(st->st_mode))
+		return false;
+	return n->is_dir || same_time(n->birth, *birth);
+}
+
 static struct node **
-find_slot(struct node_table *tbl, struct node *parent, const char *name, const struct stat *st)
+find_slot(struct node_table *tbl, struct node *parent, const char *name, const struct stat *st,
+	  const struct timespec *birth)
 {
 	struct node **slot =
 		&tbl->buckets[hash_key(parent, name, st->st_ino) & (tbl->nbuckets - 1)];
@@ -171,8 +186,7 @@ find_slot(struct node_table *tbl, struct node *parent, const char *name, const s
 	for (; *slot; slot = &(*slot)->hash_next) {
 		const struct node *n = *slot;
 
-		if (n->parent == parent && n->ino == st->st_ino && n->dev == st->st_dev &&
-		    strcmp(n->name, name) == 0)
+		if (n->parent == parent && node_is(n, st, birth) && strcmp(n->name, name) == 0)
 			break;
 	}
 	return slot;
@@ -180,13 +194,14 @@ find_slot(struct node_table *tbl, struct node *parent, const char *name, const s
 
 struct node *
 node_table_acquire(struct node_table *tbl, struct node *parent, const char *name,
-		   const struct stat *st, int dir_fd, bool via_symlink)
+		   const struct stat *st, const struct timespec *birth, int dir_fd,
+		   bool via_symlink)
 {
 	struct node **slot;
 	struct node *n;
 
 	pthread_mutex_lock(&tbl->lock);
-	slot = find_slot(tbl, parent, name, st);
+	slot = find_slot(tbl, parent, name, st, birth);
 	n = *slot;
 	if (n) {
 		n->nlookup++;
@@ -197,6 +212,8 @@ node_table_acquire(struct node_table *tbl, struct node *parent, const char *name
 		return n;
 	}
 	n = node_alloc(parent, name, st, dir_fd, via_symlink);
+	if (n && !n->is_dir)
+		n->birth = *birth;
 	if (!n) {
 		pthread_mutex_unlock(&tbl->lock);
 		if (dir_fd >= 0)
@@ -270,12 +287,6 @@ node_get_attr(struct node_table *tbl, const struct node *n, struct stat *st)
 	pthread_mutex_lock(&tbl->lock);
 	*st = n->attr;
 	pthread_mutex_unlock(&tbl->lock);
-}
-
-static bool
-same_time(struct timespec a, struct timespec b)
-{
-	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
 bool

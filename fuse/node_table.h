@@ -3,7 +3,12 @@
  * The inode table: what the kernel's node IDs stand for.
  *
  * ID scheme. A node is one directory entry of the source tree as it was
- * when the kernel looked it up: (parent node, name, source dev, source ino).
+ * when the kernel looked it up: (parent node, name, source dev, source ino)
+ * and, for files, the source birth time (statx btime, where the filesystem
+ * keeps one). The birth time tells a new file apart from a deleted one
+ * whose inode number the filesystem handed out again, while a file changed
+ * in place stays the same node. Directories need no such mark: their node
+ * holds a descriptor, which keeps the inode from reuse.
  * The kernel's node ID for it is the address of its struct node, as in
  * libfuse's passthrough examples, except the root, which is FUSE_ROOT_ID.
  * Keying on the name as well as the inode number means that a snapshot
@@ -42,7 +47,8 @@ struct node {
 	uint64_t children;   /* guarded by the table lock */
 	dev_t dev;
 	ino_t ino;
-	int fd; /* directories: O_PATH fd; files: -1 */
+	struct timespec birth; /* files only: tells a reused inode number apart */
+	int fd;		       /* directories: O_PATH fd; files: -1 */
 	bool is_dir;
 	bool via_symlink; /* a file reached through a symbolic link */
 	/* Source attributes at the last lookup; guarded by the table lock. */
@@ -72,7 +78,8 @@ fuse_ino_t node_table_ino(struct node_table *tbl, const struct node *n);
  * of memory (dir_fd is then closed).
  */
 struct node *node_table_acquire(struct node_table *tbl, struct node *parent, const char *name,
-				const struct stat *st, int dir_fd, bool via_symlink);
+				const struct stat *st, const struct timespec *birth, int dir_fd,
+				bool via_symlink);
 
 /* Drop `count` lookup references, as FORGET asks. */
 void node_table_forget(struct node_table *tbl, struct node *n, uint64_t count);
@@ -94,6 +101,9 @@ node_opened_before(const struct node *n)
 {
 	return atomic_load_explicit(&n->opened_before, memory_order_relaxed);
 }
+
+/* True when source attributes `st`, `birth` describe the very file of node `n`. */
+bool node_is(const struct node *n, const struct stat *st, const struct timespec *birth);
 
 /* Number of live nodes, for the counters. */
 unsigned long node_table_count(struct node_table *tbl);

@@ -82,6 +82,7 @@ listed_name(const struct dir_listing *l, size_t i)
 static unsigned char
 visible_type(const struct hexzfs *fs, int dirfd, const struct dirent *de, ino_t *ino)
 {
+	struct timespec birth;
 	struct stat st;
 	bool via_symlink;
 
@@ -93,7 +94,7 @@ visible_type(const struct hexzfs *fs, int dirfd, const struct dirent *de, ino_t 
 		return entry_has_snapshot_suffix(de->d_name) ? DT_REG : 0;
 	case DT_LNK:
 	case DT_UNKNOWN:
-		if (entry_resolve(fs, dirfd, de->d_name, &st, &via_symlink) != 0)
+		if (entry_resolve(fs, dirfd, de->d_name, &st, &birth, &via_symlink) != 0)
 			return 0;
 		*ino = st.st_ino;
 		return S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;

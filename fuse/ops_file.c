@@ -4,10 +4,11 @@
  *
  * open resolves the node's name afresh, checks it is still the file the
  * kernel looked up, and takes a reference on the shared mapping of that
- * version; the handle (fi->fh) is the mapping itself. read replies straight
- * from the mapping with fuse_reply_data(): the kernel copies the bytes out
- * of the page cache into the reader's buffer, with no copy and no
- * allocation in the daemon, and no lock. If the file was truncated under
+ * version; the handle (fi->fh) is the mapping itself. read checks the
+ * file's current size (one fstatat) and replies straight from the mapping
+ * with fuse_reply_data(): the kernel copies the bytes out of the page cache
+ * into the reader's buffer, with no copy, no allocation and no lock in the
+ * daemon. If the file was truncated under
  * the mapping, that copy fails inside the kernel, which then fails the
  * read with EIO: the daemon never touches the vanished pages itself, so it
  * cannot die of SIGBUS.
@@ -34,13 +35,13 @@ map_of(const struct fuse_file_info *fi)
 
 /* The node's name must still lead to the very file the kernel looked up. */
 static int
-check_identity(const struct node *n, const struct stat *st)
+check_identity(const struct node *n, const struct stat *st, const struct timespec *birth)
 {
 	/*
 	 * ESTALE makes the kernel look the name up again and retry the open
 	 * on the new node.
 	 */
-	if (st->st_ino != n->ino || st->st_dev != n->dev || !S_ISREG(st->st_mode))
+	if (!node_is(n, st, birth) || !S_ISREG(st->st_mode))
 		return -ESTALE;
 	return 0;
 }
@@ -55,15 +56,15 @@ open_source(struct hexzfs *fs, const struct node *n, struct stat *st)
 	int flags =
 		O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (n->via_symlink ? 0 : O_NOFOLLOW);
 	int fd = openat(n->parent->fd, n->name, flags);
+	struct timespec birth;
 	int err;
 
 	if (fd < 0)
 		return errno == ELOOP ? -ESTALE : -errno;
-	if (fstat(fd, st) != 0) {
-		err = -errno;
+	err = entry_stat(fd, "", AT_EMPTY_PATH, st, &birth);
+	if (err)
 		goto err_close;
-	}
-	err = check_identity(n, st);
+	err = check_identity(n, st, &birth);
 	if (err)
 		goto err_close;
 	if (n->via_symlink && !entry_fd_allowed(fs, fd)) {
@@ -78,22 +79,23 @@ err_close:
 }
 
 /*
- * The mapping for node `n`: a cached one found by a single fstatat() when
+ * The mapping for node `n`: a cached one found by a single statx() when
  * the file is unchanged (links excepted: their target must be checked on an
  * open descriptor), else a fresh one. 0 or a positive errno.
  */
 static int
 map_source(struct hexzfs *fs, const struct node *n, struct stat *st, struct snapshot_map **map)
 {
+	struct timespec birth;
 	int fd, ret, os_errno;
 
 	/*
 	 * A node never opened has no mapping yet (a racy read of the flag
-	 * only costs a wasted fstatat or a wasted open).
+	 * only costs a wasted statx or a wasted open).
 	 */
 	if (!n->via_symlink && node_opened_before(n) &&
-	    fstatat(n->parent->fd, n->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    check_identity(n, st) == 0) {
+	    entry_stat(n->parent->fd, n->name, AT_SYMLINK_NOFOLLOW, st, &birth) == 0 &&
+	    check_identity(n, st, &birth) == 0) {
 		*map = map_cache_find(fs->maps, st);
 		if (*map)
 			return 0;
@@ -159,17 +161,34 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
+/*
+ * How much of a mapping of `mapped` bytes may be served. A file truncated
+ * in place keeps its mapping's length, and the tail of the page that holds
+ * its new end reads as zeros that were never in the file: clip to the
+ * current size. One fstatat() per read; a name that now leads elsewhere
+ * means the mapped inode was replaced, not shrunk, and is served whole.
+ */
+static uint64_t
+servable_length(const struct node *n, uint64_t mapped)
+{
+	struct stat st;
+
+	if (fstatat(n->parent->fd, n->name, &st, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
+	    st.st_ino != n->ino || st.st_dev != n->dev || (uint64_t)st.st_size >= mapped)
+		return mapped;
+	return (uint64_t)st.st_size;
+}
+
 void
 ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
 	const struct hexz_storage *st = map_of(fi)->storage;
-	uint64_t len = hexz_storage_len(st);
+	uint64_t len = servable_length(node_table_get(fs->nodes, ino), hexz_storage_len(st));
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(0);
 	const void *data;
 	int ret;
 
-	(void)ino;
 	STAT_ADD(&fs->stats, reads, 1);
 	/* At or past the end: nothing left, a zero-length reply. */
 	if (off < 0 || (uint64_t)off >= len) {

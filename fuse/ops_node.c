@@ -15,6 +15,7 @@ int
 ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
 		 struct fuse_entry_param *e)
 {
+	struct timespec birth;
 	struct stat st;
 	bool via_symlink;
 	int dir_fd = -1;
@@ -22,7 +23,7 @@ ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
 	int ret;
 
 	STAT_ADD(&fs->stats, lookups, 1);
-	ret = entry_resolve(fs, parent->fd, name, &st, &via_symlink);
+	ret = entry_resolve(fs, parent->fd, name, &st, &birth, &via_symlink);
 	if (ret < 0)
 		return ret;
 	if (S_ISDIR(st.st_mode)) {
@@ -40,7 +41,7 @@ ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
 			return ret;
 		}
 	}
-	n = node_table_acquire(fs->nodes, parent, name, &st, dir_fd, via_symlink);
+	n = node_table_acquire(fs->nodes, parent, name, &st, &birth, dir_fd, via_symlink);
 	if (!n)
 		return -ENOMEM;
 
@@ -100,21 +101,22 @@ ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 static int
 node_attr(struct hexzfs *fs, struct node *n, struct stat *st)
 {
+	struct timespec birth = { 0, 0 };
 	struct stat now;
 	int ret;
 
 	if (n->is_dir)
-		ret = fstat(n->fd, &now);
+		ret = fstat(n->fd, &now) == 0 ? 0 : -errno;
 	else
-		ret = fstatat(n->parent->fd, n->name, &now,
-			      n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW);
-	if (ret == 0 && now.st_ino == n->ino && now.st_dev == n->dev) {
+		ret = entry_stat(n->parent->fd, n->name, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW,
+				 &now, &birth);
+	if (ret == 0 && node_is(n, &now, &birth)) {
 		node_set_attr(fs->nodes, n, &now);
 		*st = now;
 		return 0;
 	}
 	if (n->is_dir)
-		return -errno;
+		return ret;
 	node_get_attr(fs->nodes, n, st);
 	return 0;
 }

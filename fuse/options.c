@@ -80,8 +80,11 @@ parse_seconds(const char *s, double *out)
 	char *end;
 	double v;
 
-	/* strtod would skip leading white space and accept "inf" or hex. */
-	if ((*s < '0' || *s > '9') && *s != '.')
+	/*
+	 * Plain decimal only: strtod would also take leading white space,
+	 * "inf", exponents and hexadecimal.
+	 */
+	if (!*s || strspn(s, "0123456789.") != strlen(s) || strchr(s, '.') != strrchr(s, '.'))
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
@@ -174,19 +177,23 @@ take_option(struct parse_state *ps, int key, const char *arg)
 		break;
 	case KEY_ENTRY_TIMEOUT:
 		if (parse_seconds(value, &cfg->entry_timeout))
-			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+			bad_value(ps->cli, name, value,
+				  "seconds, a decimal number from 0 to 1000000000");
 		break;
 	case KEY_ATTR_TIMEOUT:
 		if (parse_seconds(value, &cfg->attr_timeout))
-			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+			bad_value(ps->cli, name, value,
+				  "seconds, a decimal number from 0 to 1000000000");
 		break;
 	case KEY_NEGATIVE_TIMEOUT:
 		if (parse_seconds(value, &cfg->negative_timeout))
-			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+			bad_value(ps->cli, name, value,
+				  "seconds, a decimal number from 0 to 1000000000");
 		break;
 	case KEY_TIMEOUT:
 		if (parse_seconds(value, &cfg->entry_timeout))
-			bad_value(ps->cli, name, value, "seconds, a number from 0 to 1e9");
+			bad_value(ps->cli, name, value,
+				  "seconds, a decimal number from 0 to 1000000000");
 		cfg->attr_timeout = cfg->entry_timeout;
 		break;
 	case KEY_MAP_CACHE:

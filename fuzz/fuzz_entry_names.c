@@ -195,7 +195,8 @@ check_resolve(const struct hexzfs *fs, const char *name, const struct prepared *
 {
 	struct stat st;
 	bool via_symlink = false;
-	int ret = entry_resolve(fs, source_fd, name, &st, &via_symlink);
+	struct timespec birth;
+	int ret = entry_resolve(fs, source_fd, name, &st, &birth, &via_symlink);
 
 	if (ret == 0) {
 		FUZZ_CHECK(S_ISDIR(st.st_mode) ||

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test of hexzfs from a fresh machine: install what is missing,
 # configure, build, and run the unit and mount tests, then the same under
-# valgrind (unit tests) and under ASan+UBSan (everything), then fuzz each
+# valgrind (unit tests), under ASan+UBSan (everything), the concurrent
+# paths under TSan, then fuzz each
 # parser of untrusted input for a bounded time.
 # Usage: scripts/test.sh
 set -euo pipefail
@@ -32,6 +33,12 @@ meson test -C build --setup valgrind --suite unit --print-errorlogs
 echo "== everything under ASan+UBSan"
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 meson test -C build-asan --print-errorlogs
+
+echo "== concurrency under ThreadSanitizer (clang)"
+CC=clang setup build-tsan -Db_sanitize=thread -Db_lundef=false
+meson test -C build-tsan --setup tsan --print-errorlogs \
+	concurrency truncation misc open_errors large_sparse bounds
+meson test -C build-tsan --setup tsan --suite robustness --print-errorlogs
 
 echo "== fuzzing every libFuzzer target for ${FUZZ_SECONDS:-30} s"
 bash "$top/scripts/fuzz.sh"
