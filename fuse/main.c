@@ -259,8 +259,11 @@ main(int argc, char *argv[])
 	/*
 	 * A stop on request (SIGTERM, SIGINT, SIGHUP, idle timeout) or an
 	 * unmount is a success; only a failure of the session itself is not.
+	 * After a lazy unmount the kernel may end the connection with
+	 * ECONNABORTED rather than ENODEV once the last reader closes: that
+	 * is the unmount completing, not an error.
 	 */
-	ret = housekeeper_stop(&hk) || served >= 0 ? 0 : 1;
+	ret = housekeeper_stop(&hk) || served >= 0 || served == -ECONNABORTED ? 0 : 1;
 	if (fs.cfg.debug)
 		stats_log(&fs.stats, node_table_count(fs.nodes), map_cache_count(fs.maps));
 out_unmount:
