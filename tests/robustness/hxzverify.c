@@ -458,15 +458,17 @@ on_sigbus(int sig)
 }
 
 /*
- * A file truncated in place while a read is in flight: the daemon clips
- * each read to the size it sees just before replying, but a truncation
- * landing between that check and the kernel's copy (or pages the kernel
- * cached, or mapped, before it learnt the new size) shows the zeros that
- * truncate(2) leaves in the tail of the last page. No FUSE server without
- * the kernel's help can close that window; it is a documented limitation.
- * Counted, printed, and not a failure: zeros from the first wrong byte to
- * the end of the read, on a file of the truncating kind. Anything else
- * wrong still fails.
+ * A file truncated in place while it is read: the daemon clips each read
+ * to the size it sees just before replying, but a truncation landing
+ * between that check and the kernel's copy, or pages the kernel cached or
+ * mapped before it learnt the new size, show the zeros that truncate(2)
+ * leaves in the tail of the last page, possibly next to pages of the old
+ * content still cached. No FUSE server without the kernel's help can close
+ * that window; it is a documented limitation. Counted, printed, and not a
+ * failure: on a file of the truncating kind, every byte from the first
+ * wrong one is either zero or this version's own byte (mismatch() has just
+ * left the expected bytes in scratch). Bytes of another version, or any
+ * other garbage, still fail.
  */
 static bool
 truncation_zero_tail(enum kind kind, const uint8_t *buf, size_t len, long bad)
@@ -474,7 +476,7 @@ truncation_zero_tail(enum kind kind, const uint8_t *buf, size_t len, long bad)
 	if (kind != TRUNC)
 		return false;
 	for (size_t i = (size_t)bad; i < len; i++)
-		if (buf[i] != 0)
+		if (buf[i] != 0 && buf[i] != scratch[i])
 			return false;
 	return true;
 }
