@@ -21,6 +21,12 @@ void ops_fill(struct fuse_lowlevel_ops *ops);
 int ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
 		     struct fuse_entry_param *e);
 
+/*
+ * The current source attributes behind file node `n`'s name (the target's,
+ * for a node reached through a link). 0 or -errno; birth may be NULL.
+ */
+int ops_stat_source(const struct node *n, struct stat *st, struct timespec *birth);
+
 void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);

@@ -5,7 +5,7 @@
  * open resolves the node's name afresh, checks it is still the file the
  * kernel looked up, and takes a reference on the shared mapping of that
  * version; the handle (fi->fh) is the mapping itself. read checks the
- * file's current size (one fstatat) and replies straight from the mapping
+ * file's current size (one statx) and replies straight from the mapping
  * with fuse_reply_data(): the kernel copies the bytes out of the page cache
  * into the reader's buffer, with no copy, no allocation and no lock in the
  * daemon. If the file was truncated under
@@ -93,8 +93,7 @@ map_source(struct hexzfs *fs, const struct node *n, struct stat *st, struct snap
 	 * A node never opened has no mapping yet (a racy read of the flag
 	 * only costs a wasted statx or a wasted open).
 	 */
-	if (!n->via_symlink && node_opened_before(n) &&
-	    entry_stat(n->parent->fd, n->name, AT_SYMLINK_NOFOLLOW, st, &birth) == 0 &&
+	if (!n->via_symlink && node_opened_before(n) && ops_stat_source(n, st, &birth) == 0 &&
 	    check_identity(n, st, &birth) == 0) {
 		*map = map_cache_find(fs->maps, st);
 		if (*map)
@@ -165,7 +164,7 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * How much of a mapping of `mapped` bytes may be served. A file truncated
  * in place keeps its mapping's length, and the tail of the page that holds
  * its new end reads as zeros that were never in the file: clip to the
- * current size. One fstatat() per read; a name that now leads elsewhere
+ * current size. One statx() per read; a name that now leads elsewhere
  * means the mapped inode was replaced, not shrunk, and is served whole.
  */
 static uint64_t
@@ -173,8 +172,8 @@ servable_length(const struct node *n, uint64_t mapped)
 {
 	struct stat st;
 
-	if (fstatat(n->parent->fd, n->name, &st, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
-	    st.st_ino != n->ino || st.st_dev != n->dev || (uint64_t)st.st_size >= mapped)
+	if (ops_stat_source(n, &st, NULL) != 0 || st.st_ino != n->ino || st.st_dev != n->dev ||
+	    (uint64_t)st.st_size >= mapped)
 		return mapped;
 	return (uint64_t)st.st_size;
 }
@@ -221,9 +220,7 @@ still_current(const struct node *n, const struct snapshot_map *map)
 {
 	struct stat st;
 
-	if (fstatat(n->parent->fd, n->name, &st, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
-		return false;
-	return map_cache_matches(map, &st);
+	return ops_stat_source(n, &st, NULL) == 0 && map_cache_matches(map, &st);
 }
 
 void

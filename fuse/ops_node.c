@@ -93,6 +93,15 @@ ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 	fuse_reply_none(req);
 }
 
+int
+ops_stat_source(const struct node *n, struct stat *st, struct timespec *birth)
+{
+	struct timespec unused;
+
+	return entry_stat(n->parent->fd, n->name, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW, st,
+			  birth ? birth : &unused);
+}
+
 /*
  * Current source attributes of a node. When its name now refers to another
  * file (replaced or deleted), the node still stands for the version the
@@ -108,8 +117,7 @@ node_attr(struct hexzfs *fs, struct node *n, struct stat *st)
 	if (n->is_dir)
 		ret = fstat(n->fd, &now) == 0 ? 0 : -errno;
 	else
-		ret = entry_stat(n->parent->fd, n->name, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW,
-				 &now, &birth);
+		ret = ops_stat_source(n, &now, &birth);
 	if (ret == 0 && node_is(n, &now, &birth)) {
 		node_set_attr(fs->nodes, n, &now);
 		*st = now;
