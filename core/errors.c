@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Result codes: their messages, and how OS errors map onto them. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
+#include <hexz/archive.h>
 #include <hexz/common.h>
 
 #include "errno_status.h"
+#include "error_set.h"
 
 const char *
 hexz_strerror(int code)
@@ -30,6 +34,38 @@ hexz_strerror(int code)
 		return "operation not supported by this storage backend";
 	case HEXZ_ERR_SYSTEM:
 		return "operating system error";
+	case HEXZ_ERR_NOT_ARCHIVE:
+		return "not a hexz archive (no HEXZ magic)";
+	case HEXZ_ERR_BAD_VERSION:
+		return "unsupported hexz format version";
+	case HEXZ_ERR_CORRUPT_HEADER:
+		return "corrupt archive header";
+	case HEXZ_ERR_CORRUPT_INDEX:
+		return "corrupt archive index";
+	case HEXZ_ERR_CHECKSUM:
+		return "block checksum mismatch";
+	case HEXZ_ERR_DECOMPRESS:
+		return "block decompression failed";
+	case HEXZ_ERR_PASSWORD_REQUIRED:
+		return "archive is encrypted: a password is required";
+	case HEXZ_ERR_WRONG_PASSWORD:
+		return "wrong password";
+	case HEXZ_ERR_DECRYPT:
+		return "encrypted block failed authentication";
+	case HEXZ_ERR_PARENT_NOT_FOUND:
+		return "parent archive not found";
+	case HEXZ_ERR_PARENT_REFUSED:
+		return "parent archive not allowed";
+	case HEXZ_ERR_PARENT_CYCLE:
+		return "parent archives form a cycle";
+	case HEXZ_ERR_PARENT_TOO_DEEP:
+		return "parent chain too deep";
+	case HEXZ_ERR_PARENT_BLOCK_MISSING:
+		return "block missing from every parent archive";
+	case HEXZ_ERR_CORRUPT_MANIFEST:
+		return "corrupt manifest";
+	case HEXZ_ERR_LIMIT:
+		return "archive exceeds a limit of this reader";
 	default:
 		return "unknown libhexz error";
 	}
@@ -60,4 +96,24 @@ hexz_status_from_errno(int err)
 	default:
 		return HEXZ_ERR_SYSTEM;
 	}
+}
+
+int
+error_set(struct hexz_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+error_plain(struct hexz_error *err, int code)
+{
+	return error_set(err, code, "%s", hexz_strerror(code));
 }

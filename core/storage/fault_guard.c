@@ -141,3 +141,22 @@ fault_guard_copy(void *dst, const void *src, size_t len)
 	active_frame = NULL;
 	return HEXZ_OK;
 }
+
+int
+fault_guard_call(const void *src, size_t len, int (*fn)(void *ctx, const void *src, size_t len),
+		 void *ctx)
+{
+	struct guard_frame frame;
+	int ret;
+
+	frame.lo = (uintptr_t)src;
+	frame.hi = frame.lo + len;
+	if (sigsetjmp(frame.env, GUARD_SAVE_MASK) != 0)
+		return HEXZ_ERR_IO;
+	active_frame = &frame;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ret = fn(ctx, src, len);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	active_frame = NULL;
+	return ret;
+}

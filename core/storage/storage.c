@@ -3,8 +3,12 @@
  * The public storage calls: argument and bounds checks shared by every
  * backend, then dispatch through the backend's operation table.
  */
+#include <stdlib.h>
+
 #include <hexz/storage.h>
 
+#include "fault_guard.h"
+#include "storage_access.h"
 #include "storage_backend.h"
 
 /*
@@ -45,6 +49,29 @@ hexz_storage_view(const struct hexz_storage *st, uint64_t offset, size_t len, co
 	if (!st->ops->view)
 		return HEXZ_ERR_UNSUPPORTED;
 	return st->ops->view(st, offset, len, out);
+}
+
+int
+storage_with_bytes(const struct hexz_storage *st, uint64_t offset, size_t len,
+		   storage_bytes_fn fn, void *ctx)
+{
+	const void *bytes = NULL;
+	void *copy;
+	int ret;
+
+	ret = hexz_storage_view(st, offset, len, &bytes);
+	if (ret == HEXZ_OK)
+		return len ? fault_guard_call(bytes, len, fn, ctx) : fn(ctx, bytes, 0);
+	if (ret != HEXZ_ERR_UNSUPPORTED)
+		return ret;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return HEXZ_ERR_NO_MEMORY;
+	ret = hexz_storage_read_exact(st, offset, len, copy);
+	if (ret == HEXZ_OK)
+		ret = fn(ctx, copy, len);
+	free(copy);
+	return ret;
 }
 
 void

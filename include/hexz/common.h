@@ -43,6 +43,38 @@ enum hexz_status {
 	/** Any other operating system failure (EMFILE, ELOOP, ENAMETOOLONG, ...): see the reported
 	   errno. */
 	HEXZ_ERR_SYSTEM = -9,
+	/** The file is not a hexz archive: it does not start with the magic "HEXZ". */
+	HEXZ_ERR_NOT_ARCHIVE = -10,
+	/** The archive's format version is not one this library reads (only 1). */
+	HEXZ_ERR_BAD_VERSION = -11,
+	/** A header field is invalid or points outside the file. */
+	HEXZ_ERR_CORRUPT_HEADER = -12,
+	/** The master index or an index page is invalid or inconsistent. */
+	HEXZ_ERR_CORRUPT_INDEX = -13,
+	/** A block's stored bytes do not match their CRC-32. */
+	HEXZ_ERR_CHECKSUM = -14,
+	/** A block does not decompress to its recorded length. */
+	HEXZ_ERR_DECOMPRESS = -15,
+	/** The archive is encrypted and no password was given. */
+	HEXZ_ERR_PASSWORD_REQUIRED = -16,
+	/** The password does not decrypt the archive. */
+	HEXZ_ERR_WRONG_PASSWORD = -17,
+	/** An encrypted block fails authentication: it was altered. */
+	HEXZ_ERR_DECRYPT = -18,
+	/** A parent archive of a thin archive cannot be found or opened. */
+	HEXZ_ERR_PARENT_NOT_FOUND = -19,
+	/** A parent archive lies where the caller does not allow parents. */
+	HEXZ_ERR_PARENT_REFUSED = -20,
+	/** The parent chain leads back to an archive already in it. */
+	HEXZ_ERR_PARENT_CYCLE = -21,
+	/** The parent chain is deeper than HEXZ_MAX_PARENT_DEPTH. */
+	HEXZ_ERR_PARENT_TOO_DEEP = -22,
+	/** A block that refers to the parents is stored in none of them. */
+	HEXZ_ERR_PARENT_BLOCK_MISSING = -23,
+	/** The metadata is not a valid manifest document. */
+	HEXZ_ERR_CORRUPT_MANIFEST = -24,
+	/** A field exceeds a limit of this reader (sizes, counts, work). */
+	HEXZ_ERR_LIMIT = -25,
 };
 
 /**

@@ -7,6 +7,8 @@
 #ifndef HEXZ_HEXZ_H
 #define HEXZ_HEXZ_H
 
+#include <hexz/archive.h>
+#include <hexz/cache.h>
 #include <hexz/common.h>
 #include <hexz/storage.h>
 #include <hexz/version.h>

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The decompressed-block cache, shared by any number of archives.
+ *
+ * Decompressing is the expensive part of reading an archive, so the blocks
+ * an archive decompresses are kept in a cache with a budget in bytes, least
+ * recently used out first. One cache may serve many archives at once (a
+ * mount shares one across a whole directory): entries are keyed by the
+ * archive version that produced them and the block's number in it.
+ *
+ * Lifetime
+ * --------
+ * Blocks are reference-counted. A reader that borrows a block (see
+ * hexz_archive_pin()) holds a reference until it releases it; eviction
+ * drops the cache's own reference only, so a block is never freed under a
+ * reader. Blocks held by readers count against the budget, so the cache
+ * can exceed its budget by at most what readers hold at that moment.
+ *
+ * Concurrency
+ * -----------
+ * The cache is split into shards, each with its own lock, LRU list and a
+ * share of the budget; lookups of different blocks rarely meet on a lock,
+ * and no lock is held while a block is decompressed. Two readers that miss
+ * on the same block at once decompress it once: the second waits for the
+ * first and then shares its result (or its error).
+ *
+ * Workers
+ * -------
+ * A cache may own a pool of worker threads. Archives that use the cache
+ * then decompress the several blocks of one read in parallel, and may
+ * decompress blocks ahead of a sequential reader (hexz_archive_prefetch()).
+ * A cache without workers does everything on the calling thread.
+ */
+#ifndef HEXZ_CACHE_H
+#define HEXZ_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hexz/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct hexz_cache;
+
+/** Counters of a cache, a snapshot taken by hexz_cache_get_stats(). */
+struct hexz_cache_stats {
+	uint64_t hits;          /* lookups answered from the cache */
+	uint64_t misses;        /* lookups that decompressed the block */
+	uint64_t waits;         /* lookups that waited for another reader's decompression */
+	uint64_t evictions;     /* blocks dropped to keep within the budget */
+	uint64_t failures;      /* decompressions that failed (checksum, codec, I/O) */
+	uint64_t bytes;         /* bytes of decompressed data held now */
+	uint64_t blocks;        /* blocks held now */
+	uint64_t budget;        /* the budget given at creation */
+	uint64_t prefetches;    /* blocks decompressed ahead of a reader */
+};
+
+/**
+ * hexz_cache_create() - make a cache of decompressed blocks.
+ * @budget:  bytes of decompressed data to keep; at least 1 MiB is sensible,
+ *           smaller budgets work but keep few blocks.
+ * @workers: decompression threads to start, 0 for none (all work is then
+ *           done by the callers' threads).
+ * @out:     receives the cache; NULL on failure.
+ *
+ * Ownership: the caller owns *@out and destroys it with hexz_cache_destroy()
+ * after every archive using it is closed.
+ * Thread safety: every other call on the cache is safe from any thread.
+ *
+ * Return: HEXZ_OK, or
+ *  HEXZ_ERR_INVALID_ARGUMENT  @out is NULL or @budget is 0;
+ *  HEXZ_ERR_NO_MEMORY         no memory;
+ *  HEXZ_ERR_SYSTEM            a worker thread could not be started.
+ */
+HEXZ_EXPORT int hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out);
+
+/**
+ * hexz_cache_get_stats() - read the cache's counters.
+ * @cache: the cache.
+ * @out:   receives the counters.
+ *
+ * Thread safety: safe concurrently with any use of the cache; the counters
+ * are read one by one, not as one atomic snapshot.
+ */
+HEXZ_EXPORT void hexz_cache_get_stats(const struct hexz_cache *cache, struct hexz_cache_stats *out);
+
+/**
+ * hexz_cache_destroy() - stop the workers and free every block.
+ * @cache: the cache, or NULL (then nothing happens).
+ *
+ * Every archive opened with this cache must have been closed before, and
+ * every pinned block released.
+ */
+HEXZ_EXPORT void hexz_cache_destroy(struct hexz_cache *cache);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEXZ_CACHE_H */
