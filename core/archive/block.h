@@ -13,8 +13,9 @@
 
 /* A data block stored in one archive: everything needed to decode it. */
 struct block_desc {
-	uint64_t number;      /* global block number in the archive that stores it */
-	uint64_t offset;      /* where its stored bytes start in the file */
+	uint64_t number;        /* global block number in the archive that stores it */
+	uint64_t logical_start; /* where the block starts in its stream */
+	uint64_t offset;        /* where its stored bytes start in the file */
 	uint32_t length;      /* stored bytes (compressed, plus the tag when encrypted) */
 	uint32_t logical_len; /* decompressed bytes; 1 .. HEXZ_MAX_BLOCK_LEN */
 	uint32_t checksum;    /* CRC-32 of the stored bytes */
