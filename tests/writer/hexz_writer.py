@@ -560,7 +560,7 @@ def train_dictionary(segments: list[Segment], size: int, piece: int) -> bytes:
     total = sum(s.size() for s in segments)
     if total == 0:
         raise WriterError("cannot train a dictionary on empty input")
-    stride = max(1, math.ceil(total / budget / piece))
+    stride = max(1, math.ceil(total / budget))
     samples: list[bytes] = []
     index = 0
     for seg in segments:
@@ -905,7 +905,7 @@ def build_archive(opts: Options, body: BinaryIO | None = None) -> Archive:
         if opts.compression != "zstd":
             raise WriterError("dictionaries are for zstd only")
         dictionary = train_dictionary((main_segments or []) + (aux_segments or []),
-                                      opts.dictionary_size, min(opts.block_size, 65536))
+                                      opts.dictionary_size, 4096)
 
     b = _Builder(opts, body, dictionary)
     main = b.write_stream("main", main_segments or [])
