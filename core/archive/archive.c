@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The archive reader: open (header, master index, dictionary, key,
+ * manifest, parents), and reads that turn stream ranges into blocks, fetch
+ * them through the shared cache and copy or lend the bytes.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <hexz/archive.h>
+#include <hexz/storage.h>
+
+#include "archive_internal.h"
+#include "block_cache.h"
+#include "error_set.h"
+#include "storage/storage_access.h"
+
+/* Blocks fetched per round of a read: bounds the stack a read uses. */
+#define READ_BATCH 64
+/* Data blocks tried to prove a password (a damaged one is skipped). */
+#define PASSWORD_PROBES 8
+
+static const char *const stream_names[2] = { "main", "auxiliary" };
+
+/* A zero block is lent from here: never written, so it costs no memory. */
+static unsigned char zero_area[HEXZ_MAX_BLOCK_LEN];
+
+/* ---- decoding one stored block ---- */
+
+struct fill_ctx {
+	const struct hexz_archive *ar;
+	const struct block_desc *d;
+	void *dst;
+	uint32_t crc;
+	unsigned char *plain; /* decrypted bytes, for encrypted archives */
+};
+
+/*
+ * Runs on the mapping under the SIGBUS guard: checks the CRC, decrypts and
+ * decompresses into buffers allocated beforehand.
+ */
+static int
+decode_stored(void *vctx, const void *stored, size_t len)
+{
+	struct fill_ctx *ctx = vctx;
+	const struct hexz_archive *ar = ctx->ar;
+	int ret;
+
+	ctx->crc = (uint32_t)crc32_z(0, stored, len);
+	if (ctx->crc != ctx->d->checksum)
+		return HEXZ_ERR_CHECKSUM;
+	if (ar->has_key) {
+		ret = crypto_decrypt_block(&ar->key, ctx->d->number, stored, len, ctx->plain);
+		if (ret)
+			return ret;
+		stored = ctx->plain;
+		len -= CRYPTO_TAG_LEN;
+	}
+	return decompressor_run(&ar->decompressor, stored, len, ctx->dst, ctx->d->logical_len);
+}
+
+static int
+block_error(const struct hexz_archive *ar, const struct block_desc *d, int code, uint32_t crc,
+	    struct hexz_error *err)
+{
+	const char *stream = stream_names[d->stream & 1];
+	unsigned long long n = (unsigned long long)d->number;
+
+	switch (code) {
+	case HEXZ_ERR_CHECKSUM:
+		return error_set(err, code,
+				 "%s: %s stream block %llu: CRC-32 mismatch (index 0x%08x, data 0x%08x)",
+				 ar->location, stream, n, d->checksum, crc);
+	case HEXZ_ERR_DECRYPT:
+		return error_set(err, code, "%s: %s stream block %llu: fails authentication",
+				 ar->location, stream, n);
+	case HEXZ_ERR_DECOMPRESS:
+		return error_set(err, code,
+				 "%s: %s stream block %llu: does not decompress to %u bytes",
+				 ar->location, stream, n, d->logical_len);
+	default:
+		return error_set(err, code, "%s: %s stream block %llu: %s", ar->location, stream, n,
+				 hexz_strerror(code));
+	}
+}
+
+static int read_uncached(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset,
+			 size_t len, unsigned char *dst, struct hexz_error *err);
+
+int
+archive_fill_block(void *source, const struct block_desc *d, void *dst, struct hexz_error *err)
+{
+	struct hexz_archive *ar = source;
+	struct fill_ctx ctx = { .ar = ar, .d = d, .dst = dst };
+	int ret;
+
+	if (d->offset == BLOCK_OFFSET_PARENT) {
+		/*
+		 * By position in the first parent. Read past the cache: a
+		 * fill runs inside a cache fetch and must not wait on one.
+		 */
+		if (ar->parent_count == 0 ||
+		    hexz_archive_stream_size(ar->parents[0], d->stream) < d->logical_start ||
+		    hexz_archive_stream_size(ar->parents[0], d->stream) - d->logical_start <
+			    d->logical_len)
+			return error_set(err, HEXZ_ERR_PARENT_BLOCK_MISSING,
+					 "%s: %s stream block %llu: stored in no parent archive",
+					 ar->location, stream_names[d->stream & 1],
+					 (unsigned long long)d->number);
+		return read_uncached(ar->parents[0], d->stream, d->logical_start, d->logical_len,
+				     dst, err);
+	}
+	if (ar->has_key) {
+		if (d->length < CRYPTO_TAG_LEN)
+			return block_error(ar, d, HEXZ_ERR_DECRYPT, 0, err);
+		ctx.plain = malloc(d->length - CRYPTO_TAG_LEN + 1);
+		if (!ctx.plain)
+			return error_plain(err, HEXZ_ERR_NO_MEMORY);
+	}
+	ret = storage_with_bytes(ar->storage, d->offset, d->length, decode_stored, &ctx);
+	free(ctx.plain);
+	return ret ? block_error(ar, d, ret, ctx.crc, err) : HEXZ_OK;
+}
+
+/* ---- turning a range into blocks ---- */
+
+/* A piece of a read: bytes lent by a pinned block, or zeros. */
+struct span {
+	const unsigned char *data;
+	size_t len;
+	struct hexz_block_ref *ref;
+};
+
+static int
+request_for(struct hexz_archive *ar, const struct located_block *b, struct cache_request *req,
+	    struct hexz_error *err)
+{
+	struct hexz_archive *owner_ar = ar;
+
+	req->desc = b->desc;
+	if (b->kind == BLOCK_PARENT) {
+		int ret = parents_resolve(ar, b, &owner_ar, &req->desc, err);
+
+		if (ret)
+			return ret;
+	}
+	req->owner = owner_ar->owner;
+	req->fill = archive_fill_block;
+	req->source = owner_ar;
+	req->ref = NULL;
+	return HEXZ_OK;
+}
+
+/*
+ * Pin the blocks of up to `max` (<= READ_BATCH) pieces from `offset` on;
+ * *n pieces covering *covered bytes. All or nothing.
+ */
+static int
+fetch_spans(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset, size_t len,
+	    struct span *spans, size_t max, size_t *n, size_t *covered, struct hexz_error *err)
+{
+	struct located_block blocks[READ_BATCH];
+	struct cache_request reqs[READ_BATCH];
+	size_t nblocks, nreqs = 0, i, r = 0, done = 0;
+	int ret;
+
+	ret = index_locate(&ar->index, stream, offset, len, blocks, max, &nblocks, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < nblocks; i++) {
+		if (blocks[i].kind == BLOCK_ZERO)
+			continue;
+		ret = request_for(ar, &blocks[i], &reqs[nreqs], err);
+		if (ret)
+			return ret;
+		nreqs++;
+	}
+	ret = cache_fetch(ar->cache, reqs, nreqs, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < nblocks; i++) {
+		const struct located_block *b = &blocks[i];
+		uint64_t skip = offset + done - b->desc.logical_start;
+		uint64_t take = b->desc.logical_len - skip;
+
+		if (take > len - done)
+			take = len - done;
+		if (b->kind == BLOCK_ZERO) {
+			spans[i].data = zero_area;
+			spans[i].ref = NULL;
+		} else {
+			spans[i].ref = reqs[r++].ref;
+			spans[i].data = (const unsigned char *)block_ref_data(spans[i].ref) + skip;
+		}
+		spans[i].len = (size_t)take;
+		done += (size_t)take;
+	}
+	*n = nblocks;
+	*covered = done;
+	return HEXZ_OK;
+}
+
+static int
+check_range(const struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset, size_t len,
+	    struct hexz_error *err)
+{
+	uint64_t size;
+
+	if (!ar || (stream != HEXZ_STREAM_MAIN && stream != HEXZ_STREAM_AUXILIARY))
+		return error_plain(err, HEXZ_ERR_INVALID_ARGUMENT);
+	size = ar->index.streams[stream].size;
+	if (offset > size || (uint64_t)len > size - offset)
+		return error_set(err, HEXZ_ERR_END_OF_FILE,
+				 "%s: range %llu+%zu lies beyond the %s stream (%llu bytes)",
+				 ar->location, (unsigned long long)offset, len,
+				 stream_names[stream], (unsigned long long)size);
+	return HEXZ_OK;
+}
+
+int
+hexz_archive_read(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset, size_t len,
+		  void *dst, struct hexz_error *err)
+{
+	struct span spans[READ_BATCH];
+	unsigned char *out = dst;
+	int ret;
+
+	if (!dst && len > 0)
+		return error_plain(err, HEXZ_ERR_INVALID_ARGUMENT);
+	ret = check_range(ar, stream, offset, len, err);
+	while (!ret && len > 0) {
+		size_t n, covered, i;
+
+		ret = fetch_spans(ar, stream, offset, len, spans, READ_BATCH, &n, &covered, err);
+		if (ret)
+			break;
+		for (i = 0; i < n; i++) {
+			memcpy(out, spans[i].data, spans[i].len);
+			out += spans[i].len;
+			block_ref_put(spans[i].ref);
+		}
+		offset += covered;
+		len -= covered;
+	}
+	return ret;
+}
+
+int
+hexz_archive_pin(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset, size_t len,
+		 struct iovec *iov, struct hexz_block_ref **refs, size_t capacity, size_t *count,
+		 size_t *covered, struct hexz_error *err)
+{
+	struct span spans[READ_BATCH];
+	size_t filled = 0, done = 0;
+	int ret;
+
+	if (!iov || !refs || !count || !covered || capacity == 0)
+		return error_plain(err, HEXZ_ERR_INVALID_ARGUMENT);
+	*count = 0;
+	*covered = 0;
+	ret = check_range(ar, stream, offset, len, err);
+	while (!ret && done < len && filled < capacity) {
+		size_t want = capacity - filled, n, got, i;
+
+		ret = fetch_spans(ar, stream, offset + done, len - done, spans,
+				  want < READ_BATCH ? want : READ_BATCH, &n, &got, err);
+		if (ret)
+			break;
+		for (i = 0; i < n; i++, filled++) {
+			iov[filled].iov_base = (void *)(uintptr_t)spans[i].data;
+			iov[filled].iov_len = spans[i].len;
+			refs[filled] = spans[i].ref;
+		}
+		done += got;
+	}
+	if (ret) {
+		hexz_block_unpin(refs, filled);
+		return ret;
+	}
+	*count = filled;
+	*covered = done;
+	return HEXZ_OK;
+}
+
+void
+hexz_block_unpin(struct hexz_block_ref **refs, size_t count)
+{
+	size_t i;
+
+	for (i = 0; refs && i < count; i++) {
+		block_ref_put(refs[i]);
+		refs[i] = NULL;
+	}
+}
+
+void
+hexz_archive_prefetch(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset,
+		      uint64_t len)
+{
+	struct located_block blocks[READ_BATCH];
+	struct cache_request reqs[READ_BATCH];
+	size_t nblocks, nreqs = 0, i;
+	uint64_t size;
+
+	if (!ar || (stream != HEXZ_STREAM_MAIN && stream != HEXZ_STREAM_AUXILIARY) ||
+	    cache_worker_count(ar->cache) == 0)
+		return;
+	size = ar->index.streams[stream].size;
+	if (offset >= size)
+		return;
+	if (len > size - offset)
+		len = size - offset;
+	if (index_locate(&ar->index, stream, offset, len, blocks, READ_BATCH, &nblocks, NULL))
+		return;
+	for (i = 0; i < nblocks; i++)
+		if (blocks[i].kind != BLOCK_ZERO &&
+		    request_for(ar, &blocks[i], &reqs[nreqs], NULL) == HEXZ_OK)
+			nreqs++;
+	cache_prefetch(ar->cache, reqs, nreqs);
+}
+
+/*
+ * Read without the cache, decoding each block straight into place (or
+ * through a scratch block when only part of it is wanted). For positional
+ * parent references, which are filled from inside a cache fetch.
+ */
+static int
+read_uncached(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset, size_t len,
+	      unsigned char *dst, struct hexz_error *err)
+{
+	struct located_block blocks[READ_BATCH];
+	unsigned char *scratch = NULL;
+	int ret = HEXZ_OK;
+
+	while (!ret && len > 0) {
+		size_t n, i;
+
+		ret = index_locate(&ar->index, stream, offset, len, blocks, READ_BATCH, &n, err);
+		for (i = 0; !ret && i < n; i++) {
+			const struct located_block *b = &blocks[i];
+			uint64_t skip = offset - b->desc.logical_start;
+			size_t take = b->desc.logical_len - skip < len ? b->desc.logical_len - skip
+								       : len;
+			struct hexz_archive *owner_ar = ar;
+			struct block_desc d = b->desc;
+			bool whole = skip == 0 && take == b->desc.logical_len;
+
+			if (b->kind == BLOCK_ZERO) {
+				memset(dst, 0, take);
+			} else {
+				if (b->kind == BLOCK_PARENT)
+					ret = parents_resolve(ar, b, &owner_ar, &d, err);
+				if (!ret && !whole && !scratch) {
+					scratch = malloc(HEXZ_MAX_BLOCK_LEN);
+					if (!scratch)
+						ret = error_plain(err, HEXZ_ERR_NO_MEMORY);
+				}
+				if (!ret)
+					ret = archive_fill_block(owner_ar, &d, whole ? dst : scratch,
+								 err);
+				if (!ret && !whole)
+					memcpy(dst, scratch + skip, take);
+			}
+			dst += take;
+			offset += take;
+			len -= take;
+		}
+	}
+	free(scratch);
+	return ret;
+}
+
+/* ---- open and close ---- */
+
+static int
+load_dictionary(struct hexz_archive *ar, struct hexz_error *err)
+{
+	const struct byte_range *r = &ar->header.dictionary;
+	void *dict = NULL;
+	int ret;
+
+	if (r->present) {
+		dict = malloc(r->length);
+		if (!dict)
+			return error_plain(err, HEXZ_ERR_NO_MEMORY);
+		ret = hexz_storage_read_exact(ar->storage, r->offset, r->length, dict);
+		if (ret) {
+			free(dict);
+			return error_set(err, ret, "%s: reading the dictionary: %s", ar->location,
+					 hexz_strerror(ret));
+		}
+	}
+	ret = decompressor_init(&ar->decompressor, ar->header.compression, dict,
+				r->present ? r->length : 0);
+	free(dict);
+	if (ret)
+		return error_set(err, ret, "%s: %s", ar->location,
+				 ret == HEXZ_ERR_CORRUPT_HEADER ? "the dictionary cannot be used"
+								: hexz_strerror(ret));
+	return HEXZ_OK;
+}
+
+struct probe_ctx {
+	struct hexz_archive *ar;
+	unsigned int tried;
+	int verdict;
+};
+
+/* Try to decode one data block: the password is right iff one authenticates. */
+static int
+probe_block(void *vctx, const struct located_block *b, const unsigned char hash[BLOCK_HASH_LEN])
+{
+	struct probe_ctx *ctx = vctx;
+	void *dst = malloc(b->desc.logical_len);
+	int ret;
+
+	(void)hash;
+	if (!dst)
+		return HEXZ_ERR_NO_MEMORY;
+	ret = archive_fill_block(ctx->ar, &b->desc, dst, NULL);
+	free(dst);
+	if (ret == HEXZ_ERR_DECRYPT) {
+		ctx->verdict = HEXZ_ERR_WRONG_PASSWORD;
+		return 1;
+	}
+	/* A damaged block proves nothing either way: try the next one. */
+	if (ret == HEXZ_ERR_CHECKSUM && ++ctx->tried < PASSWORD_PROBES)
+		return 0;
+	return 1;
+}
+
+static int
+unlock_key(struct hexz_archive *ar, const struct hexz_archive_options *opts,
+	   struct hexz_error *err)
+{
+	struct probe_ctx probe = { .ar = ar, .verdict = HEXZ_OK };
+	unsigned int sn;
+	int ret;
+
+	if (!ar->header.encrypted)
+		return HEXZ_OK;
+	if (!opts->password)
+		return error_set(err, HEXZ_ERR_PASSWORD_REQUIRED,
+				 "%s: the archive is encrypted: a password is required",
+				 ar->location);
+	ret = crypto_derive_key(opts->password, opts->password_len, ar->header.salt,
+				ar->header.iterations, &ar->key);
+	if (ret)
+		return error_set(err, ret, "%s: deriving the key: %s", ar->location,
+				 hexz_strerror(ret));
+	ar->has_key = true;
+	for (sn = 0; sn < 2; sn++) {
+		ret = index_walk_data_blocks(&ar->index, sn, probe_block, &probe, err);
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			break;
+	}
+	if (probe.verdict)
+		return error_set(err, probe.verdict, "%s: wrong password", ar->location);
+	return HEXZ_OK;
+}
+
+static int
+load_manifest(struct hexz_archive *ar, struct hexz_error *err)
+{
+	const struct byte_range *r = &ar->header.metadata;
+	char *json;
+	int ret;
+
+	if (!r->present)
+		return HEXZ_OK;
+	if (r->length > MANIFEST_MAX_BYTES)
+		return error_set(err, HEXZ_ERR_LIMIT, "%s: the metadata (%u bytes) exceeds %u bytes",
+				 ar->location, r->length, MANIFEST_MAX_BYTES);
+	json = malloc(r->length + 1);
+	if (!json)
+		return error_plain(err, HEXZ_ERR_NO_MEMORY);
+	ret = hexz_storage_read_exact(ar->storage, r->offset, r->length, json);
+	if (ret)
+		error_set(err, ret, "%s: reading the metadata: %s", ar->location,
+			  hexz_strerror(ret));
+	else
+		ret = manifest_parse(json, r->length, ar->index.streams[HEXZ_STREAM_MAIN].size,
+				     &ar->manifest, err);
+	free(json);
+	if (ret == HEXZ_ERR_CORRUPT_MANIFEST && err) {
+		char inner[HEXZ_ERROR_MESSAGE_MAX];
+
+		memcpy(inner, err->message, sizeof(inner));
+		error_set(err, ret, "%s: %s", ar->location, inner);
+	}
+	return ret;
+}
+
+static int
+attach_cache(struct hexz_archive *ar, struct hexz_cache *cache, struct hexz_error *err)
+{
+	int ret;
+
+	if (cache) {
+		ar->cache = cache;
+	} else {
+		ret = hexz_cache_create(HEXZ_DEFAULT_PRIVATE_CACHE, 0, &ar->cache);
+		if (ret)
+			return error_plain(err, ret);
+		ar->owns_cache = true;
+	}
+	ar->owner = cache_new_owner(ar->cache);
+	return HEXZ_OK;
+}
+
+int
+archive_open_in_chain(struct hexz_storage *storage, const struct hexz_archive_options *opts,
+		      const struct chain_link *child, unsigned int depth,
+		      struct hexz_archive **out, struct hexz_error *err)
+{
+	static const struct hexz_archive_options defaults;
+	unsigned char head[HEADER_SIZE];
+	uint64_t file_size = hexz_storage_len(storage);
+	size_t head_len = file_size < HEADER_SIZE ? (size_t)file_size : HEADER_SIZE;
+	struct chain_link self;
+	unsigned int opened = 1;
+	struct hexz_archive *ar;
+	int ret;
+
+	if (!opts)
+		opts = &defaults;
+	ar = calloc(1, sizeof(*ar));
+	if (!ar)
+		return error_plain(err, HEXZ_ERR_NO_MEMORY);
+	ar->storage = storage;
+	ar->dev = opts->dev;
+	ar->ino = opts->ino;
+	pthread_mutex_init(&ar->parent_map_lock, NULL);
+	ar->location = strdup(opts->location ? opts->location : "archive");
+	if (!ar->location) {
+		ret = error_plain(err, HEXZ_ERR_NO_MEMORY);
+		goto fail;
+	}
+	ret = hexz_storage_read_exact(storage, 0, head_len, head);
+	if (ret) {
+		error_set(err, ret, "%s: reading the header: %s", ar->location, hexz_strerror(ret));
+		goto fail;
+	}
+	ret = header_decode(head, head_len, file_size, ar->location, &ar->header, err);
+	if (ret)
+		goto fail;
+	ret = index_open(&ar->index, storage, ar->header.index_offset, ar->header.has_main,
+			 ar->header.has_auxiliary, ar->location, err);
+	if (ret)
+		goto fail_header;
+	ret = load_dictionary(ar, err);
+	if (!ret)
+		ret = unlock_key(ar, opts, err);
+	if (!ret)
+		ret = load_manifest(ar, err);
+	if (!ret)
+		ret = attach_cache(ar, opts->cache, err);
+	if (ret)
+		goto fail_index;
+	self.child = child;
+	self.dev = ar->dev;
+	self.ino = ar->ino;
+	self.opened = child ? child->opened : &opened;
+	ret = parents_open(ar, opts, &self, depth, err);
+	if (ret)
+		goto fail_index;
+	*out = ar;
+	return HEXZ_OK;
+
+fail_index:
+	if (ar->cache) {
+		cache_forget_owner(ar->cache, ar->owner);
+		if (ar->owns_cache)
+			hexz_cache_destroy(ar->cache);
+	}
+	manifest_free(&ar->manifest);
+	crypto_forget_key(&ar->key);
+	decompressor_fini(&ar->decompressor);
+	index_close(&ar->index);
+fail_header:
+	header_free(&ar->header);
+fail:
+	pthread_mutex_destroy(&ar->parent_map_lock);
+	free(ar->location);
+	free(ar);
+	return ret;
+}
+
+int
+hexz_archive_open(struct hexz_storage *storage, const struct hexz_archive_options *opts,
+		  struct hexz_archive **out, struct hexz_error *err)
+{
+	if (!out)
+		return error_plain(err, HEXZ_ERR_INVALID_ARGUMENT);
+	*out = NULL;
+	if (!storage)
+		return error_plain(err, HEXZ_ERR_INVALID_ARGUMENT);
+	return archive_open_in_chain(storage, opts, NULL, 0, out, err);
+}
+
+void
+hexz_archive_close(struct hexz_archive *ar)
+{
+	if (!ar)
+		return;
+	/* Parents first: their blocks may be queued on behalf of this archive. */
+	cache_forget_owner(ar->cache, ar->owner);
+	parents_close(ar);
+	if (ar->owns_cache)
+		hexz_cache_destroy(ar->cache);
+	manifest_free(&ar->manifest);
+	crypto_forget_key(&ar->key);
+	decompressor_fini(&ar->decompressor);
+	index_close(&ar->index);
+	header_free(&ar->header);
+	hexz_storage_close(ar->storage);
+	pthread_mutex_destroy(&ar->parent_map_lock);
+	free(ar->location);
+	free(ar);
+}
+
+/* ---- facts ---- */
+
+void
+hexz_archive_get_info(const struct hexz_archive *ar, struct hexz_archive_info *out)
+{
+	const struct archive_header *h = &ar->header;
+	unsigned int sn;
+
+	memset(out, 0, sizeof(*out));
+	out->format_version = h->version;
+	out->block_size = h->block_size;
+	out->compression = h->compression;
+	out->encrypted = h->encrypted;
+	out->kdf_iterations = h->iterations;
+	out->has_dictionary = h->dictionary.present;
+	out->dictionary_length = h->dictionary.length;
+	out->variable_blocks = h->variable_blocks;
+	out->has_metadata = h->metadata.present;
+	out->has_manifest = ar->manifest.present;
+	out->has_signature = h->signature.present;
+	out->file_size = hexz_storage_len(ar->storage);
+	for (sn = 0; sn < 2; sn++) {
+		out->stream_size[sn] = ar->index.streams[sn].size;
+		out->block_count[sn] = ar->index.streams[sn].block_count;
+		out->page_count[sn] = ar->index.streams[sn].page_count;
+	}
+	out->parent_count = h->parent_count;
+}
+
+const char *
+hexz_archive_parent_path(const struct hexz_archive *ar, size_t i)
+{
+	return ar && i < ar->header.parent_count ? ar->header.parent_paths[i] : NULL;
+}
+
+const char *
+hexz_archive_location(const struct hexz_archive *ar)
+{
+	return ar ? ar->location : NULL;
+}
+
+uint64_t
+hexz_archive_stream_size(const struct hexz_archive *ar, enum hexz_stream stream)
+{
+	if (!ar || (stream != HEXZ_STREAM_MAIN && stream != HEXZ_STREAM_AUXILIARY))
+		return 0;
+	return ar->index.streams[stream].size;
+}
+
+size_t
+hexz_archive_manifest_count(const struct hexz_archive *ar)
+{
+	return ar ? ar->manifest.count : 0;
+}
+
+const struct hexz_manifest_entry *
+hexz_archive_manifest_entry(const struct hexz_archive *ar, size_t i)
+{
+	return ar && i < ar->manifest.count ? &ar->manifest.entries[i] : NULL;
+}
+
+size_t
+hexz_archive_manifest_rejected_count(const struct hexz_archive *ar)
+{
+	return ar ? ar->manifest.rejected_count : 0;
+}
+
+const char *
+hexz_archive_manifest_rejected(const struct hexz_archive *ar, size_t i)
+{
+	if (!ar || i >= ar->manifest.rejected_count || i >= HEXZ_MANIFEST_REJECTIONS_KEPT)
+		return NULL;
+	return ar->manifest.rejected[i];
+}
