@@ -38,8 +38,9 @@ int crypto_derive_key(const void *password, size_t password_len,
  * the 16-byte tag, `stored_len` bytes in all) into `plain`, which has room
  * for stored_len - 16 bytes. Nonce: 4 zero bytes, then the block number as
  * a big-endian u64; no associated data.
- * 0, or HEXZ_ERR_DECRYPT when the tag does not verify or stored_len < 16.
- * Thread safe.
+ * 0, or HEXZ_ERR_DECRYPT when the tag does not verify or stored_len < 16
+ * (a tag failure leaves `plain` zeroed), or HEXZ_ERR_NO_MEMORY when the thread's cipher
+ * context cannot be made. Thread safe.
  */
 int crypto_decrypt_block(const struct archive_key *key, uint64_t block_number,
 			 const void *stored, size_t stored_len, void *plain);

@@ -38,6 +38,15 @@ struct manifest {
  *   file; offset + size past main_size (or overflowing); a path equal to
  *   an earlier one; a path that is also a directory of another entry (then
  *   the file is left out and the directory wins).
+ *   Ranges: offset and size 0 .. 2^63-1; mode 0 .. 2^32-1 with
+ *   (mode & S_IFMT) == S_IFREG: a mode without type bits (e.g. 0644) is
+ *   not a regular file, since hexz writes the full st_mode; mtime
+ *   -2^63+1 .. 2^63-1 (json-c saturates smaller numbers to -2^63, so that
+ *   one value is refused too). Only JSON integers: 1.0 and 1e3 are not.
+ * - HEXZ_ERR_LIMIT: `len` above MANIFEST_MAX_BYTES, or a document denser
+ *   in JSON values than any manifest (more than one object or array per
+ *   32 bytes, or one value per 4 bytes), which would make json-c spend
+ *   hundreds of times the document's size.
  * HEXZ_ERR_NO_MEMORY on allocation failure. On any failure `out` holds
  * nothing to free.
  */
