@@ -412,10 +412,13 @@ static int
 probe_block(void *vctx, const struct located_block *b, const unsigned char hash[BLOCK_HASH_LEN])
 {
 	struct probe_ctx *ctx = vctx;
-	void *dst = malloc(b->desc.logical_len);
+	void *dst;
 	int ret;
 
 	(void)hash;
+	if (b->kind != BLOCK_DATA)
+		return 0;
+	dst = malloc(b->desc.logical_len);
 	if (!dst)
 		return HEXZ_ERR_NO_MEMORY;
 	ret = archive_fill_block(ctx->ar, &b->desc, dst, NULL);
@@ -451,7 +454,7 @@ unlock_key(struct hexz_archive *ar, const struct hexz_archive_options *opts,
 				 hexz_strerror(ret));
 	ar->has_key = true;
 	for (sn = 0; sn < 2; sn++) {
-		ret = index_walk_data_blocks(&ar->index, sn, probe_block, &probe, err);
+		ret = index_walk_blocks(&ar->index, sn, probe_block, &probe, err);
 		if (ret < 0)
 			return ret;
 		if (ret > 0)
@@ -695,4 +698,51 @@ hexz_archive_manifest_rejected(const struct hexz_archive *ar, size_t i)
 	if (!ar || i >= ar->manifest.rejected_count || i >= HEXZ_MANIFEST_REJECTIONS_KEPT)
 		return NULL;
 	return ar->manifest.rejected[i];
+}
+
+struct scan_ctx {
+	struct hexz_archive_scan *out;
+	unsigned int stream;
+};
+
+static int
+scan_block(void *vctx, const struct located_block *b, const unsigned char hash[BLOCK_HASH_LEN])
+{
+	struct scan_ctx *ctx = vctx;
+	struct hexz_archive_scan *s = ctx->out;
+
+	(void)hash;
+	switch (b->kind) {
+	case BLOCK_DATA:
+		s->data_blocks[ctx->stream]++;
+		s->stored_bytes[ctx->stream] += b->desc.length;
+		break;
+	case BLOCK_ZERO:
+		s->zero_blocks[ctx->stream]++;
+		break;
+	case BLOCK_PARENT:
+		s->parent_blocks[ctx->stream]++;
+		break;
+	}
+	return 0;
+}
+
+int
+hexz_archive_scan(struct hexz_archive *ar, struct hexz_archive_scan *out, struct hexz_error *err)
+{
+	struct scan_ctx ctx = { .out = out };
+	int ret = HEXZ_OK;
+
+	if (!ar || !out)
+		return error_plain(err, HEXZ_ERR_INVALID_ARGUMENT);
+	memset(out, 0, sizeof(*out));
+	for (ctx.stream = 0; !ret && ctx.stream < 2; ctx.stream++)
+		ret = index_walk_blocks(&ar->index, ctx.stream, scan_block, &ctx, err);
+	return ret;
+}
+
+struct hexz_archive *
+hexz_archive_parent(const struct hexz_archive *ar, size_t i)
+{
+	return ar && i < ar->parent_count ? ar->parents[i] : NULL;
 }

@@ -484,7 +484,7 @@ index_locate_number(struct archive_index *ix, uint64_t number, struct located_bl
 }
 
 int
-index_walk_data_blocks(struct archive_index *ix, enum hexz_stream stream, index_walk_fn fn,
+index_walk_blocks(struct archive_index *ix, enum hexz_stream stream, index_walk_fn fn,
 		       void *ctx, struct hexz_error *err)
 {
 	const struct stream_index *s = &ix->streams[stream];
@@ -500,8 +500,7 @@ index_walk_data_blocks(struct archive_index *ix, enum hexz_stream stream, index_
 			break;
 		for (i = 0; i < p->count && !ret; i++) {
 			describe(ix, p, i, &b);
-			if (b.kind == BLOCK_DATA)
-				ret = fn(ctx, &b, p->hashes + i * BLOCK_HASH_LEN);
+			ret = fn(ctx, &b, p->hashes + i * BLOCK_HASH_LEN);
 		}
 		free(p->hashes);
 		free(p);

@@ -92,13 +92,13 @@ int index_locate_number(struct archive_index *ix, uint64_t number, struct locate
 			struct hexz_error *err);
 
 /*
- * Call fn for every data block of `stream` with its hash, page by page in
- * order (pages read for this walk are not kept). Stops at the first
- * non-zero return of fn, which it returns.
+ * Call fn for every block of `stream` with its hash, page by page in order
+ * (pages read for this walk are not kept). Stops at the first non-zero
+ * return of fn, which it returns.
  */
 typedef int (*index_walk_fn)(void *ctx, const struct located_block *b,
 			     const unsigned char hash[BLOCK_HASH_LEN]);
-int index_walk_data_blocks(struct archive_index *ix, enum hexz_stream stream, index_walk_fn fn,
+int index_walk_blocks(struct archive_index *ix, enum hexz_stream stream, index_walk_fn fn,
 			   void *ctx, struct hexz_error *err);
 
 #endif /* HEXZ_CORE_ARCHIVE_INDEX_H */

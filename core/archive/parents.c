@@ -174,7 +174,7 @@ collect_block(void *vctx, const struct located_block *b, const unsigned char has
 	struct collect_ctx *ctx = vctx;
 	struct parent_map *map = ctx->map;
 
-	if (hash_is_zero(hash))
+	if (b->kind != BLOCK_DATA || hash_is_zero(hash))
 		return 0;
 	if (map->count == map->capacity) {
 		size_t cap = map->capacity ? map->capacity * 2 : 1024;
@@ -255,7 +255,7 @@ build_map(struct hexz_archive *ar)
 		unsigned int sn;
 
 		for (sn = 0; !ret && sn < 2; sn++)
-			ret = index_walk_data_blocks(&map->archives[k]->index, sn, collect_block,
+			ret = index_walk_blocks(&map->archives[k]->index, sn, collect_block,
 						     &ctx, &inner);
 	}
 	if (ret) {

@@ -302,6 +302,37 @@ HEXZ_EXPORT void hexz_block_unpin(struct hexz_block_ref **refs, size_t count);
 HEXZ_EXPORT void hexz_archive_prefetch(struct hexz_archive *ar, enum hexz_stream stream,
 				       uint64_t offset, uint64_t len);
 
+/**
+ * hexz_archive_parent() - the open parent archive number @i (in header
+ * order), or NULL past the end. Borrowed: owned by @ar, valid until it is
+ * closed. Parents are archives like any other (read, scan, their parents).
+ */
+HEXZ_EXPORT struct hexz_archive *hexz_archive_parent(const struct hexz_archive *ar, size_t i);
+
+/** What the index of an archive holds, per stream (enum hexz_stream). */
+struct hexz_archive_scan {
+	uint64_t data_blocks[2];   /* blocks stored in this archive */
+	uint64_t zero_blocks[2];   /* blocks of zeros, nothing stored */
+	uint64_t parent_blocks[2]; /* blocks stored in a parent */
+	uint64_t stored_bytes[2];  /* stored bytes of the data blocks (shared ones counted each time) */
+};
+
+/**
+ * hexz_archive_scan() - count the blocks of both streams.
+ * @ar:  the archive.
+ * @out: receives the counts.
+ * @err: optional details of a failure.
+ *
+ * Reads and checks every index page (without keeping them): the cost grows
+ * with the archive, so this is for tools, not for every open.
+ * Thread safety: safe concurrently with reads.
+ *
+ * Return: HEXZ_OK, HEXZ_ERR_INVALID_ARGUMENT, HEXZ_ERR_CORRUPT_INDEX (a
+ * page is invalid), HEXZ_ERR_IO or HEXZ_ERR_NO_MEMORY.
+ */
+HEXZ_EXPORT int hexz_archive_scan(struct hexz_archive *ar, struct hexz_archive_scan *out,
+				  struct hexz_error *err);
+
 /** One file of a directory archive's manifest. */
 struct hexz_manifest_entry {
 	const char *path;   /* relative, '/'-separated, no empty, "." or ".." component */
