@@ -533,11 +533,90 @@ def test_tamper_api():
         check("block %d" % n in str(e), "corrupt block number")
 
 
+def _read_file(outdir: str, rel: str) -> bytes:
+    with open(os.path.join(outdir, rel), "rb") as f:
+        return f.read()
+
+
+def test_corpus():
+    """make_corpus.py output decodes to the expected files; negative cases fail."""
+    out = os.path.join(TMP, "corpus")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_corpus.py"), out], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(os.path.join(out, "corpus.json"), encoding="utf-8") as f:
+        corpus = json.load(f)
+    names = set()
+    for case in corpus["cases"]:
+        name = case["name"]
+        check(name not in names, "duplicate case " + name)
+        names.add(name)
+        path = os.path.join(out, case["archive"])
+        pw = case["password"].encode() if case["password"] else None
+        if case["expect_error"]:
+            try:
+                d = Decoded(path, pw)
+                d.stream("main")
+                d.stream("auxiliary")
+            except DecodeError as e:
+                words = {"bad_password": "decryption failed", "missing_parent": "missing parent",
+                         "parent_cycle": "parent cycle", "chain_too_deep": "deeper than 16"}
+                check(words[case["expect_error"]] in str(e), "%s: failed with %s" % (name, e))
+                continue
+            check(False, "%s: expected %s" % (name, case["expect_error"]))
+        d = Decoded(path, pw)
+        check(d.h["has_main"] == case["has_main"], name + ": has_main")
+        check(d.h["has_auxiliary"] == case["has_auxiliary"], name + ": has_auxiliary")
+        check(len(d.blocks["main"]) + len(d.blocks["auxiliary"]) == case["blocks"]["total"],
+              name + ": block count")
+        for stream, key in (("main", "main"), ("auxiliary", "auxiliary")):
+            want = _read_file(out, case[key]["file"]) if case[key] else b""
+            check(hashlib.sha256(want).hexdigest() == (case[key] or {}).get(
+                "sha256", hashlib.sha256(b"").hexdigest()), name + ": sha256")
+            check(d.sizes[stream] == len(want), name + ": size of " + stream)
+            if not case["damaged_blocks"]:
+                check(d.stream(stream) == want, "%s: %s stream" % (name, stream))
+                continue
+            for number, logical, info in d.blocks[stream]:
+                try:
+                    got = d.stream_block(stream, number)
+                    check(number not in case["damaged_blocks"], name + ": damage undetected")
+                    check(got == want[logical:logical + len(got)], name + ": block data")
+                except DecodeError:
+                    check(number in case["damaged_blocks"], name + ": unexpected damage")
+                    r = case["damaged_ranges"][case["damaged_blocks"].index(number)]
+                    check((r["stream"], r["offset"], r["length"])
+                          == (stream, logical, info["logical_len"]), name + ": range")
+        if case["manifest"] is not None:
+            main = d.stream("main")
+            meta = json.loads(d.metadata())["files"]
+            check([dict(e, file=m["file"]) for e, m in zip(meta, case["manifest"])]
+                  == case["manifest"], name + ": manifest")
+            for e in case["manifest"]:
+                data = _read_file(out, e["file"])
+                check(main[e["offset"]:e["offset"] + e["size"]] == data, name + ": file")
+        if case["signature_public_key"]:
+            pub = Ed25519PublicKey.from_public_bytes(bytes.fromhex(case["signature_public_key"]))
+            so = d.h["signature_offset"]
+            pub.verify(d.data[so:so + 64],
+                       hashlib.sha256(d.data[d.h["index_offset"]:so]).digest())
+    for want in ("thin_leaf", "thin_depth16", "thin_depth17", "thin_cycle_a", "dir_tree",
+                 "corrupt_block", "encrypted_lz4_wrong_password", "thin_position_child"):
+        check(want in names, "case %s present" % want)
+    # deterministic
+    out2 = os.path.join(TMP, "corpus2")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_corpus.py"), out2], check=True,
+                   stdout=subprocess.DEVNULL)
+    for case in corpus["cases"]:
+        if os.path.exists(os.path.join(out, case["archive"])):
+            check(_read_file(out, case["archive"]) == _read_file(out2, case["archive"]),
+                  case["name"] + ": not deterministic")
+
+
 def main() -> int:
     for t in (test_spec_examples, test_lz4_fixed_two_streams, test_zstd_variable_dict,
               test_given_dictionary_and_no_hash, test_encrypted, test_stream_shapes,
               test_thin_chain, test_by_position, test_directory,
-              test_determinism_and_cli, test_tamper_api):
+              test_determinism_and_cli, test_tamper_api, test_corpus):
         run(t)
     if FAILURES:
         print("%d failed: %s (files in %s)" % (len(FAILURES), ", ".join(FAILURES), TMP))
