@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generate deterministic bytes shaped like a used disk image, for benchmarks.
 
-    gen_disk_image.py SIZE OUT [--seed N]
+    gen_disk_image.py SIZE OUT [--seed N] [--max-segment SIZE]
 
 SIZE accepts K/M/G suffixes (binary).  The image is a sequence of 4 KiB
 aligned segments of four kinds, chosen by a seeded PRNG:
@@ -68,8 +68,9 @@ def _binary_table(rng: random.Random) -> bytes:
     return bytes(out)
 
 
-def generate(size: int, out, seed: int = 1) -> None:
-    """Write ``size`` bytes of disk-like data to the binary file ``out``."""
+def generate(size: int, out, seed: int = 1, max_segment: int = SEGMENT_MAX) -> None:
+    """Write ``size`` bytes of disk-like data to the binary file ``out``;
+    segments are 4 KiB to ``max_segment`` bytes long."""
     rng = random.Random(seed)
     pool = _text_pool(rng, 2 << 20)
     table = _binary_table(rng)
@@ -78,7 +79,7 @@ def generate(size: int, out, seed: int = 1) -> None:
     written = 0
     while written < size:
         kind = rng.choices(kinds, weights)[0]
-        n = rng.randint(SEGMENT_MIN // 4096, SEGMENT_MAX // 4096) * 4096
+        n = rng.randint(SEGMENT_MIN // 4096, max(1, max_segment // 4096)) * 4096
         n = min(n, size - written)
         if kind == "random":
             data = rng.randbytes(n)
@@ -112,12 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("size", type=_size)
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--max-segment", type=_size, default=SEGMENT_MAX,
+                   help="longest run of one kind of data (default 1M)")
     a = p.parse_args(argv)
     if a.out == "-":
-        generate(a.size, sys.stdout.buffer, a.seed)
+        generate(a.size, sys.stdout.buffer, a.seed, a.max_segment)
     else:
         with open(a.out, "wb") as f:
-            generate(a.size, f, a.seed)
+            generate(a.size, f, a.seed, a.max_segment)
     return 0
 
 
