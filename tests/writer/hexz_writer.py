@@ -55,7 +55,7 @@ import sys
 import tempfile
 import zlib
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import lz4.block
 import zstandard
