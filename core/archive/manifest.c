@@ -116,19 +116,24 @@ struct parse_state {
 
 /*
  * Count the objects and arrays (*containers) and the commas (*commas) of a
- * document, outside strings. Malformed JSON is the tokener's to report;
- * this only needs to be right for well-formed documents and to end.
+ * document, outside strings. Malformed JSON is mostly the tokener's to
+ * report; this only needs to be right for well-formed documents and to
+ * end. It also catches what json-c lets through even in strict mode: a
+ * single quote outside strings ({'files': ...}) and raw control bytes
+ * inside them. Returns the offset of such a byte, or len.
  */
-static void
-count_values(const char *json, size_t len, size_t *containers, size_t *commas)
+static size_t
+scan_document(const char *json, size_t len, size_t *containers, size_t *commas)
 {
 	size_t i, n = 0, c2 = 0;
 	int in_string = 0;
 
 	for (i = 0; i < len; i++) {
-		char c = json[i];
+		unsigned char c = (unsigned char)json[i];
 
 		if (in_string) {
+			if (c < 0x20)
+				break;
 			if (c == '\\')
 				i++;
 			else if (c == '"')
@@ -139,10 +144,13 @@ count_values(const char *json, size_t len, size_t *containers, size_t *commas)
 			n++;
 		} else if (c == ',') {
 			c2++;
+		} else if (c == '\'') {
+			break;
 		}
 	}
 	*containers = n;
 	*commas = c2;
+	return i < len ? i : len;
 }
 
 static int
@@ -158,7 +166,7 @@ parse_document(const char *json, size_t len, struct json_object **out, struct he
 	struct json_tokener *tok;
 	struct json_object *obj;
 	enum json_tokener_error jerr;
-	size_t end, containers, commas;
+	size_t end, bad, containers, commas;
 
 	*out = NULL;
 	if (len > MANIFEST_MAX_BYTES || len > INT_MAX)
@@ -168,7 +176,12 @@ parse_document(const char *json, size_t len, struct json_object **out, struct he
 	if (memchr(json, '\0', len))
 		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
 				 "manifest: metadata contains a NUL byte");
-	count_values(json, len, &containers, &commas);
+	bad = scan_document(json, len, &containers, &commas);
+	if (bad < len)
+		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
+				 "manifest: metadata is not valid JSON: unexpected byte 0x%02x at "
+				 "byte %zu",
+				 (unsigned char)json[bad], bad);
 	if (containers > MANIFEST_MIN_VALUES + len / MANIFEST_BYTES_PER_CONTAINER ||
 	    containers + commas > MANIFEST_MIN_VALUES + len / MANIFEST_BYTES_PER_VALUE)
 		return error_set(err, HEXZ_ERR_LIMIT,
