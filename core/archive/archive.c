@@ -534,6 +534,7 @@ archive_open_in_chain(struct hexz_storage *storage, const struct hexz_archive_op
 	if (!ar)
 		return error_plain(err, HEXZ_ERR_NO_MEMORY);
 	ar->storage = storage;
+	ar->borrows_storage = opts->borrow_storage;
 	ar->dev = opts->dev;
 	ar->ino = opts->ino;
 	pthread_mutex_init(&ar->parent_map_lock, NULL);
@@ -619,7 +620,8 @@ hexz_archive_close(struct hexz_archive *ar)
 	decompressor_fini(&ar->decompressor);
 	index_close(&ar->index);
 	header_free(&ar->header);
-	hexz_storage_close(ar->storage);
+	if (!ar->borrows_storage)
+		hexz_storage_close(ar->storage);
 	pthread_mutex_destroy(&ar->parent_map_lock);
 	free(ar->location);
 	free(ar);

@@ -19,6 +19,7 @@ struct parent_map;
 
 struct hexz_archive {
 	struct hexz_storage *storage;
+	bool borrows_storage; /* the caller closes the storage, not the archive */
 	char *location;
 	uint64_t dev;
 	uint64_t ino;

@@ -32,12 +32,32 @@ struct parent_map {
 	char message[HEXZ_ERROR_MESSAGE_MAX];
 };
 
+/*
+ * "child: parent 'p': <what went wrong with p>". A chain's errors nest, one
+ * such prefix per level, and the innermost cause is the part a user needs
+ * ("... is deeper than 16 archives"): when the whole does not fit in the
+ * message, the middle is cut, never the cause at the end.
+ */
 static void
 wrap_error(struct hexz_error *err, int code, const char *location, const char *parent_path,
 	   const struct hexz_error *inner)
 {
-	error_set(err, code, "%s: parent '%s': %s", location, parent_path,
-		  inner->code ? inner->message : hexz_strerror(code));
+	const char *cause = inner->code ? inner->message : hexz_strerror(code);
+	char head[HEXZ_ERROR_MESSAGE_MAX];
+	size_t head_len, cause_len = strlen(cause), tail;
+	int n;
+
+	n = snprintf(head, sizeof(head), "%s: parent '%s': ", location, parent_path);
+	head_len = n > 0 ? strlen(head) : 0;
+	if (n >= 0 && (size_t)n == head_len && head_len + cause_len < HEXZ_ERROR_MESSAGE_MAX) {
+		error_set(err, code, "%s%s", head, cause);
+		return;
+	}
+	/* Half the message for the end of the cause, the rest for the head. */
+	tail = cause_len < HEXZ_ERROR_MESSAGE_MAX / 2 ? cause_len : HEXZ_ERROR_MESSAGE_MAX / 2;
+	if (head_len > HEXZ_ERROR_MESSAGE_MAX - 1 - 3 - tail)
+		head_len = HEXZ_ERROR_MESSAGE_MAX - 1 - 3 - tail;
+	error_set(err, code, "%.*s...%s", (int)head_len, head, cause + cause_len - tail);
 }
 
 static bool
@@ -104,6 +124,7 @@ parents_open(struct hexz_archive *ar, const struct hexz_archive_options *opts,
 		popts.password = NULL;
 		popts.password_len = 0;
 		popts.cache = ar->cache;
+		popts.borrow_storage = false;
 		ret = archive_open_in_chain(found->storage, &popts, self, depth + 1,
 					    &ar->parents[i], &inner);
 		if (ret) {

@@ -117,6 +117,9 @@ typedef int (*hexz_resolve_parent_fn)(void *opaque, const char *child_location,
  * @cache:           the decompressed-block cache to use, shared with other
  *                   archives; NULL: the archive makes a private one of
  *                   HEXZ_DEFAULT_PRIVATE_CACHE bytes without workers.
+ * @borrow_storage:  the archive only borrows the storage handle given to
+ *                   hexz_archive_open(): the caller keeps owning it, and must
+ *                   keep it open until hexz_archive_close().
  */
 struct hexz_archive_options {
 	const char *location;
@@ -127,6 +130,7 @@ struct hexz_archive_options {
 	hexz_resolve_parent_fn resolve_parent;
 	void *resolve_opaque;
 	struct hexz_cache *cache;
+	bool borrow_storage;
 };
 
 #define HEXZ_DEFAULT_PRIVATE_CACHE (64u << 20)
@@ -154,7 +158,8 @@ struct hexz_archive_info {
 /**
  * hexz_archive_open() - open an archive on a storage handle.
  * @storage: the archive's bytes. On success the archive owns it and closes
- *           it in hexz_archive_close(); on failure the caller still owns it.
+ *           it in hexz_archive_close() (unless opts->borrow_storage); on
+ *           failure the caller still owns it.
  * @opts:    options, or NULL for all defaults.
  * @out:     receives the archive; NULL on failure.
  * @err:     optional details of a failure.
