@@ -37,7 +37,7 @@ meson test -C build-asan --print-errorlogs
 echo "== concurrency under ThreadSanitizer (clang)"
 CC=clang setup build-tsan -Db_sanitize=thread -Db_lundef=false
 meson test -C build-tsan --setup tsan --print-errorlogs \
-	concurrency truncation misc open_errors large_sparse bounds
+	concurrency truncation misc open_errors large_sparse bounds block_cache
 meson test -C build-tsan --setup tsan --suite robustness --print-errorlogs
 
 echo "== fuzzing every libFuzzer target for ${FUZZ_SECONDS:-30} s"
