@@ -52,14 +52,18 @@ entry_has_snapshot_suffix(const char *name)
 bool
 entry_fd_allowed(const struct hexzfs *fs, int fd)
 {
+	return fs->cfg.symlinks == SYMLINKS_ANY || entry_fd_inside(fs, fd);
+}
+
+bool
+entry_fd_inside(const struct hexzfs *fs, int fd)
+{
 	char proc[64];
 	char target[PATH_MAX];
 	const char *root = fs->cfg.source_real;
 	size_t rlen = strlen(root);
 	ssize_t len;
 
-	if (fs->cfg.symlinks == SYMLINKS_ANY)
-		return true;
 	/*
 	 * The kernel's name for what fd actually refers to: checking the
 	 * opened file rather than a path leaves no window in which the link

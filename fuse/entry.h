@@ -38,8 +38,11 @@ bool entry_has_snapshot_suffix(const char *name);
 int entry_resolve(const struct hexzfs *fs, int dirfd, const char *name, struct stat *st,
 		  struct timespec *birth, bool *via_symlink);
 
-/* True when the file open on `fd` lies under SNAPSHOT_DIR, or policy allows any. */
+/* True when the file open on `fd` lies under SNAPSHOT_DIR, or the symlink policy allows any. */
 bool entry_fd_allowed(const struct hexzfs *fs, int fd);
+
+/* True when the file open on `fd` lies under SNAPSHOT_DIR (checked on the open file). */
+bool entry_fd_inside(const struct hexzfs *fs, int fd);
 
 /* The attributes the mount reports for source attributes `src`. */
 void entry_attr(const struct hexzfs_config *cfg, const struct stat *src, struct stat *out);

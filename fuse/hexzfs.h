@@ -10,12 +10,26 @@
 #include <fuse_lowlevel.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "stats.h"
 
 struct node_table;
 struct map_cache;
+struct contents;
+
+/* What each NAME.hxz is shown as. */
+enum view {
+	VIEW_RAW,      /* the file itself, byte for byte */
+	VIEW_CONTENTS, /* a directory of what the archive holds */
+};
+
+/* Where a thin archive's parents may lie (contents view). */
+enum parent_policy {
+	PARENTS_INSIDE, /* only under SNAPSHOT_DIR */
+	PARENTS_ANY,    /* anywhere the daemon can read */
+};
 
 /* Which symbolic links in the snapshot directory are followed. */
 enum symlink_policy {
@@ -39,6 +53,11 @@ struct hexzfs_config {
 	mode_t umask;
 	unsigned int idle_timeout; /* seconds; 0 means never */
 	unsigned int readahead_kb; /* 0: leave the kernel's default */
+	enum view view;
+	uint64_t cache_size;       /* contents view: decompressed-block cache budget */
+	unsigned int workers;      /* contents view: decompression threads */
+	char *passfile;            /* contents view: -o passfile=, or NULL */
+	enum parent_policy parents;
 	char *mount_real;	   /* MOUNTPOINT's canonical path */
 	bool foreground;
 	bool debug;
@@ -50,6 +69,7 @@ struct hexzfs {
 	int ready_fd;  /* to the waiting parent until INIT is done, else -1 */
 	struct node_table *nodes;
 	struct map_cache *maps;
+	struct contents *contents; /* the contents view's state, NULL in the raw view */
 	struct fuse_session *se;
 	struct hexzfs_stats stats;
 	atomic_bool readahead_tuned;

@@ -22,6 +22,7 @@
 
 #include <hexz/hexz.h>
 
+#include "contents.h"
 #include "daemon.h"
 #include "housekeeper.h"
 #include "log.h"
@@ -114,7 +115,14 @@ check_mountpoint(struct hexzfs *fs, const char *mountpoint)
 	return 0;
 }
 
-/* The inode table and mapping cache, rooted at SNAPSHOT_DIR. */
+/* An archive node's reference on its mapping, dropped when the node goes. */
+static void
+release_archive_map(void *maps, struct snapshot_map *map)
+{
+	map_cache_release(maps, map, true);
+}
+
+/* The inode table and mapping cache, rooted at SNAPSHOT_DIR, and the contents view's state. */
 static int
 create_tables(struct hexzfs *fs)
 {
@@ -134,7 +142,8 @@ create_tables(struct hexzfs *fs)
 		fprintf(stderr, "hexzfs: out of memory\n");
 		return -1;
 	}
-	return 0;
+	node_table_on_release(fs->nodes, release_archive_map, fs->maps);
+	return fs->cfg.view == VIEW_CONTENTS ? contents_setup(fs) : 0;
 }
 
 /*
@@ -226,7 +235,7 @@ main(int argc, char *argv[])
 		goto out_tables;
 	raise_fd_limit();
 
-	ops_fill(&ops);
+	ops_fill(&ops, fs.cfg.view);
 	fs.se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
 	if (!fs.se) {
 		fprintf(stderr, "hexzfs: invalid FUSE options (see above, or hexzfs --help)\n");
@@ -247,6 +256,9 @@ main(int argc, char *argv[])
 		goto out_unmount;
 	if (opts.foreground && chdir("/") != 0)
 		log_msg(FUSE_LOG_WARNING, "chdir /: %s\n", strerror(errno));
+	/* Worker threads, after the fork into the background: a fork keeps none. */
+	if (fs.contents && contents_start(&fs) != 0)
+		goto out_unmount;
 	if (housekeeper_start(&hk, &fs) != 0) {
 		/* Fall back to libfuse's handlers: stop signals must still work. */
 		log_msg(FUSE_LOG_WARNING,
@@ -271,8 +283,10 @@ out_unmount:
 out_session:
 	fuse_session_destroy(fs.se);
 out_tables:
-	map_cache_free(fs.maps);
+	/* Nodes first: archive nodes hold mappings, mappings hold archives. */
 	node_table_free(fs.nodes);
+	map_cache_free(fs.maps);
+	contents_teardown(&fs);
 out_source:
 	if (fs.source_fd >= 0)
 		close(fs.source_fd);

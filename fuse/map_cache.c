@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "map_cache.h"
 
+#include "contents.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <errno.h>
@@ -47,6 +49,15 @@ map_cache_matches(const struct snapshot_map *m, const struct stat *st)
 	       m->ctime.tv_sec == st->st_ctim.tv_sec && m->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
+/* The archive opened on a mapping borrows its storage: it goes first. */
+static void
+map_destroy(struct snapshot_map *m)
+{
+	contents_version_free(atomic_load_explicit(&m->contents, memory_order_acquire));
+	hexz_storage_close(m->storage);
+	free(m);
+}
+
 struct map_cache *
 map_cache_new(unsigned int idle_max, struct hexzfs_stats *stats)
 {
@@ -72,8 +83,7 @@ map_cache_free(struct map_cache *cache)
 		while (m) {
 			struct snapshot_map *next = m->hash_next;
 
-			hexz_storage_close(m->storage);
-			free(m);
+			map_destroy(m);
 			m = next;
 		}
 	}
@@ -163,8 +173,7 @@ destroy_list(struct snapshot_map *m)
 	while (m) {
 		struct snapshot_map *next = m->hash_next;
 
-		hexz_storage_close(m->storage);
-		free(m);
+		map_destroy(m);
 		m = next;
 	}
 }
@@ -231,6 +240,14 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct
 	}
 	*out = fresh;
 	return HEXZ_OK;
+}
+
+void
+map_cache_get(struct map_cache *cache, struct snapshot_map *map)
+{
+	pthread_mutex_lock(&cache->lock);
+	map->refs++;
+	pthread_mutex_unlock(&cache->lock);
 }
 
 void

@@ -13,6 +13,7 @@
 #ifndef HEXZFS_MAP_CACHE_H
 #define HEXZFS_MAP_CACHE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -21,8 +22,12 @@
 
 #include "stats.h"
 
+struct archive_version;
+
 struct snapshot_map {
 	struct hexz_storage *storage; /* immutable while referenced */
+	/* Contents view: the archive opened on this mapping, set once (contents.h). */
+	_Atomic(struct archive_version *) contents;
 	/* The rest is the cache's bookkeeping, guarded by its lock. */
 	dev_t dev;
 	ino_t ino;
@@ -51,6 +56,9 @@ struct snapshot_map *map_cache_find(struct map_cache *cache, const struct stat *
  */
 int map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st,
 		      struct snapshot_map **out, int *os_errno);
+
+/* Take another reference on a mapping the caller holds one on. */
+void map_cache_get(struct map_cache *cache, struct snapshot_map *map);
 
 /*
  * Drop a reference taken by map_cache_acquire(). When it was the last one,

@@ -23,6 +23,8 @@ struct node_table {
 	size_t nbuckets; /* a power of two */
 	size_t count;
 	struct node *root;
+	void (*release)(void *ctx, struct snapshot_map *map);
+	void *release_ctx;
 };
 
 static size_t
@@ -116,11 +118,21 @@ err:
 }
 
 static void
-node_destroy(struct node *n)
+node_destroy(struct node_table *tbl, struct node *n)
 {
 	if (n->fd >= 0)
 		close(n->fd);
+	if (n->kind == NODE_ARCHIVE && tbl->release)
+		tbl->release(tbl->release_ctx, n->map);
 	free(n);
+}
+
+void
+node_table_on_release(struct node_table *tbl, void (*release)(void *ctx, struct snapshot_map *map),
+		      void *ctx)
+{
+	tbl->release = release;
+	tbl->release_ctx = ctx;
 }
 
 void
@@ -134,11 +146,11 @@ node_table_free(struct node_table *tbl)
 		while (n) {
 			struct node *next = n->hash_next;
 
-			node_destroy(n);
+			node_destroy(tbl, n);
 			n = next;
 		}
 	}
-	node_destroy(tbl->root);
+	node_destroy(tbl, tbl->root);
 	free(tbl->buckets);
 	pthread_mutex_destroy(&tbl->lock);
 	free(tbl);
@@ -171,6 +183,8 @@ same_time(struct timespec a, struct timespec b)
 bool
 node_is(const struct node *n, const struct stat *st, const struct timespec *birth)
 {
+	if (n->kind != NODE_SOURCE)
+		return false;
 	if (n->ino != st->st_ino || n->dev != st->st_dev || n->is_dir != S_ISDIR(st->st_mode))
 		return false;
 	return n->is_dir || same_time(n->birth, *birth);
@@ -190,6 +204,18 @@ find_slot(struct node_table *tbl, struct node *parent, const char *name, const s
 			break;
 	}
 	return slot;
+}
+
+/* Link a fresh node with one lookup reference under `parent`. Lock held. */
+static void
+insert_locked(struct node_table *tbl, struct node **slot, struct node *parent, struct node *n)
+{
+	n->nlookup = 1;
+	n->hash_next = *slot;
+	*slot = n;
+	parent->children++;
+	if (++tbl->count > tbl->nbuckets)
+		grow(tbl);
 }
 
 struct node *
@@ -220,12 +246,71 @@ node_table_acquire(struct node_table *tbl, struct node *parent, const char *name
 			close(dir_fd);
 		return NULL;
 	}
-	n->nlookup = 1;
-	n->hash_next = *slot;
-	*slot = n;
-	parent->children++;
-	if (++tbl->count > tbl->nbuckets)
-		grow(tbl);
+	insert_locked(tbl, slot, parent, n);
+	pthread_mutex_unlock(&tbl->lock);
+	return n;
+}
+
+struct node *
+node_table_acquire_archive(struct node_table *tbl, struct node *parent, const char *name,
+			   const struct stat *st, const struct timespec *birth, bool via_symlink,
+			   struct snapshot_map *map, bool *took)
+{
+	struct node **slot;
+	struct node *n;
+
+	*took = false;
+	pthread_mutex_lock(&tbl->lock);
+	slot = &tbl->buckets[hash_key(parent, name, st->st_ino) & (tbl->nbuckets - 1)];
+	for (; *slot; slot = &(*slot)->hash_next) {
+		n = *slot;
+		if (n->kind == NODE_ARCHIVE && n->map == map && n->parent == parent &&
+		    strcmp(n->name, name) == 0) {
+			n->nlookup++;
+			pthread_mutex_unlock(&tbl->lock);
+			return n;
+		}
+	}
+	n = node_alloc(parent, name, st, -1, via_symlink);
+	if (n) {
+		n->kind = NODE_ARCHIVE;
+		n->is_dir = true;
+		n->birth = *birth;
+		n->map = map;
+		*took = true;
+		insert_locked(tbl, slot, parent, n);
+	}
+	pthread_mutex_unlock(&tbl->lock);
+	return n;
+}
+
+struct node *
+node_table_acquire_entry(struct node_table *tbl, struct node *parent, const char *name,
+			 uint32_t tree_index, bool is_dir, ino_t ino)
+{
+	struct stat st = { .st_dev = parent->dev, .st_ino = ino };
+	struct node **slot;
+	struct node *n;
+
+	pthread_mutex_lock(&tbl->lock);
+	slot = &tbl->buckets[hash_key(parent, name, ino) & (tbl->nbuckets - 1)];
+	for (; *slot; slot = &(*slot)->hash_next) {
+		n = *slot;
+		if (n->kind == NODE_ENTRY && n->parent == parent && n->tree_index == tree_index &&
+		    strcmp(n->name, name) == 0) {
+			n->nlookup++;
+			pthread_mutex_unlock(&tbl->lock);
+			return n;
+		}
+	}
+	n = node_alloc(parent, name, &st, -1, false);
+	if (n) {
+		n->kind = NODE_ENTRY;
+		n->is_dir = is_dir;
+		n->map = parent->map;
+		n->tree_index = tree_index;
+		insert_locked(tbl, slot, parent, n);
+	}
 	pthread_mutex_unlock(&tbl->lock);
 	return n;
 }
@@ -268,7 +353,7 @@ node_table_forget(struct node_table *tbl, struct node *n, uint64_t count)
 	while (doomed) {
 		struct node *next = doomed->hash_next;
 
-		node_destroy(doomed);
+		node_destroy(tbl, doomed);
 		doomed = next;
 	}
 }

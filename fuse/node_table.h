@@ -29,6 +29,14 @@
  * their entries are resolved with *at() calls; file nodes keep none. The
  * daemon therefore holds one fd per directory the kernel knows about and
  * none per snapshot.
+ *
+ * Contents view. An archive node (NODE_ARCHIVE) is a source file shown as
+ * a directory: keyed like a file node plus the mapping of the version it
+ * shows, on which it holds a reference (released when the node is freed).
+ * Entry nodes (NODE_ENTRY), inside an archive, are keyed on (parent, name,
+ * tree index) and hold no descriptor and no reference of their own: they
+ * keep their archive node alive, as every child keeps its parent. Details
+ * in ops_contents.c.
  */
 #ifndef HEXZFS_NODE_TABLE_H
 #define HEXZFS_NODE_TABLE_H
@@ -39,6 +47,14 @@
 #include <sys/stat.h>
 
 #include "hexzfs.h"
+
+struct snapshot_map;
+
+enum node_kind {
+	NODE_SOURCE,  /* a directory or snapshot file of the source tree */
+	NODE_ARCHIVE, /* contents view: an archive file shown as a directory */
+	NODE_ENTRY,   /* contents view: a directory or file inside an archive */
+};
 
 struct node {
 	struct node *hash_next;
@@ -51,6 +67,10 @@ struct node {
 	int fd;		       /* directories: O_PATH fd; files: -1 */
 	bool is_dir;
 	bool via_symlink; /* a file reached through a symbolic link */
+	enum node_kind kind;
+	/* Archive and entry nodes: the version's mapping (owned by archive nodes). */
+	struct snapshot_map *map;
+	uint32_t tree_index; /* archive and entry nodes: index in the archive's tree */
 	/* Source attributes at the last lookup; guarded by the table lock. */
 	struct stat attr;
 	/* Version last opened, for keep_cache; guarded by the table lock. */
@@ -80,6 +100,26 @@ fuse_ino_t node_table_ino(struct node_table *tbl, const struct node *n);
 struct node *node_table_acquire(struct node_table *tbl, struct node *parent, const char *name,
 				const struct stat *st, const struct timespec *birth, int dir_fd,
 				bool via_symlink);
+
+/*
+ * Contents view: the archive node for source file `name` of `parent`
+ * (attributes `st`, `birth`) showing the version mapped by `map`. A new node
+ * takes over the caller's reference on `map` (*took set); an existing one
+ * leaves it to the caller. NULL when out of memory.
+ */
+struct node *node_table_acquire_archive(struct node_table *tbl, struct node *parent,
+					const char *name, const struct stat *st,
+					const struct timespec *birth, bool via_symlink,
+					struct snapshot_map *map, bool *took);
+
+/* Contents view: the entry node `name` of archive or entry node `parent`. */
+struct node *node_table_acquire_entry(struct node_table *tbl, struct node *parent,
+				      const char *name, uint32_t tree_index, bool is_dir,
+				      ino_t ino);
+
+/* Called for each freed archive node's mapping reference. */
+void node_table_on_release(struct node_table *tbl,
+			   void (*release)(void *ctx, struct snapshot_map *map), void *ctx);
 
 /* Drop `count` lookup references, as FORGET asks. */
 void node_table_forget(struct node_table *tbl, struct node *n, uint64_t count);

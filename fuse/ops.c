@@ -5,6 +5,7 @@
 
 #include "daemon.h"
 #include "ops.h"
+#include "ops_contents.h"
 
 static void
 ops_init(void *userdata, struct fuse_conn_info *conn)
@@ -30,7 +31,7 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 void
-ops_fill(struct fuse_lowlevel_ops *ops)
+ops_fill(struct fuse_lowlevel_ops *ops, enum view view)
 {
 	memset(ops, 0, sizeof(*ops));
 	ops->init = ops_init;
@@ -44,7 +45,8 @@ ops_fill(struct fuse_lowlevel_ops *ops)
 	ops->readdirplus = ops_readdirplus;
 	ops->releasedir = ops_releasedir;
 	ops->open = ops_open;
-	ops->read = ops_read;
-	ops->release = ops_release;
+	/* Handles of the two views differ: each view reads and releases its own. */
+	ops->read = view == VIEW_CONTENTS ? contents_read : ops_read;
+	ops->release = view == VIEW_CONTENTS ? contents_release : ops_release;
 	ops_readonly_register(ops);
 }

@@ -4,6 +4,7 @@
  *   ops_node.c     lookup, forget, getattr, statfs
  *   ops_dir.c      opendir, readdir, readdirplus, releasedir
  *   ops_file.c     open, read, release
+ *   ops_contents.c the contents view: archives and what is inside them
  *   ops_readonly.c every modifying operation, answered with EROFS
  *   ops.c          init and the operation table
  */
@@ -14,8 +15,8 @@
 
 struct node;
 
-/* Fill the operation table handed to fuse_session_new(). */
-void ops_fill(struct fuse_lowlevel_ops *ops);
+/* Fill the operation table handed to fuse_session_new(), for `view`. */
+void ops_fill(struct fuse_lowlevel_ops *ops, enum view view);
 
 /* Shared by lookup and readdirplus: resolve, take a node ref, fill *e. */
 int ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,

@@ -17,6 +17,7 @@
 #include "entry.h"
 #include "node_table.h"
 #include "ops.h"
+#include "ops_contents.h"
 
 struct listed_entry {
 	ino_t ino;
@@ -78,10 +79,16 @@ listed_name(const struct dir_listing *l, size_t i)
 	return l->names + l->entries[i].name_off;
 }
 
-/* Whether one raw entry is shown, and as what; 0 when hidden. */
+/*
+ * Whether one raw entry of directory node `dir` is shown, and as what; 0
+ * when hidden. In the contents view a file is shown, as a directory, only
+ * when it opens as an archive.
+ */
 static unsigned char
-visible_type(const struct hexzfs *fs, int dirfd, const struct dirent *de, ino_t *ino)
+visible_type(struct hexzfs *fs, const struct node *dir, int dirfd, const struct dirent *de,
+	     ino_t *ino)
 {
+	bool contents = fs->cfg.view == VIEW_CONTENTS;
 	struct timespec birth;
 	struct stat st;
 	bool via_symlink;
@@ -91,16 +98,31 @@ visible_type(const struct hexzfs *fs, int dirfd, const struct dirent *de, ino_t 
 	case DT_DIR:
 		return DT_DIR;
 	case DT_REG:
-		return entry_has_snapshot_suffix(de->d_name) ? DT_REG : 0;
+		if (!entry_has_snapshot_suffix(de->d_name))
+			return 0;
+		if (!contents)
+			return DT_REG;
+		/* The archive must be opened to know. */
+		__attribute__((fallthrough));
 	case DT_LNK:
 	case DT_UNKNOWN:
 		if (entry_resolve(fs, dirfd, de->d_name, &st, &birth, &via_symlink) != 0)
 			return 0;
 		*ino = st.st_ino;
-		return S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+		if (S_ISDIR(st.st_mode))
+			return DT_DIR;
+		if (!contents)
+			return DT_REG;
+		return contents_shows_file(fs, dir, de->d_name, via_symlink, &st) ? DT_DIR : 0;
 	default:
 		return 0;
 	}
+}
+
+static int
+add_listed(void *l, const char *name, ino_t ino, unsigned char type)
+{
+	return listing_add(l, name, ino, type);
 }
 
 static bool
@@ -118,6 +140,16 @@ listing_load(struct hexzfs *fs, struct node *dir, struct dir_listing *l)
 	int ret = 0;
 
 	listing_clear(l);
+	if (dir->kind != NODE_SOURCE) {
+		ret = listing_add(l, ".", dir->ino, DT_DIR);
+		if (!ret)
+			ret = listing_add(l, "..", dir->parent->ino, DT_DIR);
+		if (!ret)
+			ret = contents_list(fs, dir, add_listed, l);
+		if (ret)
+			listing_clear(l);
+		return ret;
+	}
 	fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -139,7 +171,7 @@ listing_load(struct hexzfs *fs, struct node *dir, struct dir_listing *l)
 
 		if (is_dot_or_dotdot(de->d_name))
 			continue;
-		type = visible_type(fs, dirfd(d), de, &ino);
+		type = visible_type(fs, dir, dirfd(d), de, &ino);
 		if (type && listing_add(l, de->d_name, ino, type)) {
 			ret = -ENOMEM;
 			goto out;

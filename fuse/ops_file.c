@@ -26,6 +26,7 @@
 #include "map_cache.h"
 #include "node_table.h"
 #include "ops.h"
+#include "ops_contents.h"
 
 static struct snapshot_map *
 map_of(const struct fuse_file_info *fi)
@@ -135,11 +136,15 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int err;
 
+	tune_readahead_once(fs);
+	if (n->kind != NODE_SOURCE) {
+		contents_open(req, n, fi);
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	tune_readahead_once(fs);
 	err = map_source(fs, n, &st, &map);
 	if (err) {
 		STAT_ADD(&fs->stats, open_errors, 1);

@@ -10,6 +10,7 @@
 #include "entry.h"
 #include "node_table.h"
 #include "ops.h"
+#include "ops_contents.h"
 
 int
 ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
@@ -23,9 +24,13 @@ ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
 	int ret;
 
 	STAT_ADD(&fs->stats, lookups, 1);
+	if (parent->kind != NODE_SOURCE)
+		return contents_lookup_entry(fs, parent, name, e);
 	ret = entry_resolve(fs, parent->fd, name, &st, &birth, &via_symlink);
 	if (ret < 0)
 		return ret;
+	if (!S_ISDIR(st.st_mode) && fs->cfg.view == VIEW_CONTENTS)
+		return contents_lookup_archive(fs, parent, name, &st, &birth, via_symlink, e);
 	if (S_ISDIR(st.st_mode)) {
 		/*
 		 * O_NOFOLLOW: a directory swapped for a symlink since the
@@ -136,9 +141,16 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat src, shown;
 	int ret;
 
+	struct node *n = node_table_get(fs->nodes, ino);
+
 	(void)fi;
 	STAT_ADD(&fs->stats, getattrs, 1);
-	ret = node_attr(fs, node_table_get(fs->nodes, ino), &src);
+	if (n->kind != NODE_SOURCE) {
+		contents_node_attr(fs, n, &shown);
+		fuse_reply_attr(req, &shown, fs->cfg.attr_timeout);
+		return;
+	}
+	ret = node_attr(fs, n, &src);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
 	KEY_SOURCE,
@@ -30,6 +31,11 @@ enum {
 	KEY_UMASK,
 	KEY_IDLE_TIMEOUT,
 	KEY_READAHEAD,
+	KEY_VIEW,
+	KEY_CACHE_SIZE,
+	KEY_PASSFILE,
+	KEY_PARENTS,
+	KEY_WORKERS,
 };
 
 static const struct fuse_opt hexzfs_opts[] = {
@@ -45,6 +51,11 @@ static const struct fuse_opt hexzfs_opts[] = {
 	FUSE_OPT_KEY("umask=", KEY_UMASK),
 	FUSE_OPT_KEY("idle_timeout=", KEY_IDLE_TIMEOUT),
 	FUSE_OPT_KEY("readahead_kb=", KEY_READAHEAD),
+	FUSE_OPT_KEY("view=", KEY_VIEW),
+	FUSE_OPT_KEY("cache_size=", KEY_CACHE_SIZE),
+	FUSE_OPT_KEY("passfile=", KEY_PASSFILE),
+	FUSE_OPT_KEY("parents=", KEY_PARENTS),
+	FUSE_OPT_KEY("workers=", KEY_WORKERS),
 	FUSE_OPT_END,
 };
 
@@ -158,6 +169,33 @@ parse_symlinks(const char *s, enum symlink_policy *out)
 	return 0;
 }
 
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	static const char suffixes[] = "KMG";
+	unsigned long v;
+	char digits[24];
+	size_t n = strspn(s, "0123456789");
+	const char *suffix;
+	unsigned int shift = 0;
+
+	if (n == 0 || n >= sizeof(digits))
+		return -1;
+	if (s[n] != '\0') {
+		suffix = strchr(suffixes, s[n]);
+		if (!suffix || s[n + 1] != '\0')
+			return -1;
+		shift = 10 * (unsigned int)(suffix - suffixes + 1);
+	}
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (parse_uint(digits, 10, ULONG_MAX, &v) || v > (UINT64_MAX >> 1) >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 static void
 take_option(struct parse_state *ps, int key, const char *arg)
 {
@@ -236,6 +274,40 @@ take_option(struct parse_state *ps, int key, const char *arg)
 		else
 			cfg->readahead_kb = (unsigned int)v;
 		break;
+	case KEY_VIEW:
+		if (strcmp(value, "raw") == 0)
+			cfg->view = VIEW_RAW;
+		else if (strcmp(value, "contents") == 0)
+			cfg->view = VIEW_CONTENTS;
+		else
+			bad_value(ps->cli, name, value, "raw or contents");
+		break;
+	case KEY_CACHE_SIZE:
+		if (parse_size(value, &cfg->cache_size) || cfg->cache_size < (1u << 20) ||
+		    cfg->cache_size > (1ull << 40))
+			bad_value(ps->cli, name, value,
+				  "bytes with an optional K, M or G suffix, from 1M to 1024G");
+		break;
+	case KEY_PASSFILE:
+		free(cfg->passfile);
+		cfg->passfile = strdup(value);
+		if (!*value)
+			bad_value(ps->cli, name, value, "a file holding the password");
+		break;
+	case KEY_PARENTS:
+		if (strcmp(value, "inside") == 0)
+			cfg->parents = PARENTS_INSIDE;
+		else if (strcmp(value, "any") == 0)
+			cfg->parents = PARENTS_ANY;
+		else
+			bad_value(ps->cli, name, value, "inside or any");
+		break;
+	case KEY_WORKERS:
+		if (parse_uint(value, 10, 256, &v))
+			bad_value(ps->cli, name, value, "a whole number of threads from 0 to 256");
+		else
+			cfg->workers = (unsigned int)v;
+		break;
 	}
 }
 
@@ -253,12 +325,21 @@ on_argument(void *data, const char *arg, int key, struct fuse_args *outargs)
 		ps->cli->positional[ps->cli->npositional++] = strdup(arg);
 		return 0;
 	}
-	if (key >= KEY_SOURCE && key <= KEY_READAHEAD) {
+	if (key >= KEY_SOURCE && key <= KEY_WORKERS) {
 		take_option(ps, key, arg);
 		return 0;
 	}
 	/* FUSE's own options: keep them for libfuse to interpret. */
 	return 1;
+}
+
+/* One decompression thread per CPU the daemon may run on. */
+static unsigned int
+default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned int)n;
 }
 
 int
@@ -272,6 +353,10 @@ options_parse(struct fuse_args *args, struct hexzfs_config *cfg, struct cli *cli
 	cfg->map_cache = 16384;
 	cfg->symlinks = SYMLINKS_INSIDE;
 	cfg->readahead_kb = 1024;
+	cfg->view = VIEW_RAW;
+	cfg->cache_size = DEFAULT_CACHE_SIZE;
+	cfg->parents = PARENTS_INSIDE;
+	cfg->workers = default_workers();
 	if (fuse_opt_parse(args, &ps, hexzfs_opts, on_argument) != 0) {
 		fprintf(stderr, "hexzfs: cannot parse the command line (out of memory?)\n");
 		return -1;
@@ -374,6 +459,16 @@ options_print_usage(const char *prog)
 	       "                           (default 0: never)\n"
 	       "    -o readahead_kb=KB     kernel read-ahead for the mount, in KiB (default\n"
 	       "                           1024; 0 keeps the kernel's 128; needs root)\n"
+	       "    -o view=VIEW           raw (default): each .hxz file as it is; contents:\n"
+	       "                           each hexz archive as a directory of what it holds\n"
+	       "    -o cache_size=SIZE     contents view: decompressed-block cache, bytes with\n"
+	       "                           an optional K, M or G suffix (default 256M)\n"
+	       "    -o passfile=FILE       contents view: password of encrypted archives, the\n"
+	       "                           file's content (mode 0600; HEXZ_PASSWORD works too)\n"
+	       "    -o parents=WHERE       contents view: where thin archives' parents may be:\n"
+	       "                           inside (default: under SNAPSHOT_DIR), any\n"
+	       "    -o workers=N           contents view: decompression threads (default: one\n"
+	       "                           per CPU)\n"
 	       "\n"
 	       "Always on: -o ro,default_permissions,subtype=hexzfs,fsname=SNAPSHOT_DIR\n"
 	       "Send SIGUSR1 to the daemon to log its counters.\n"
@@ -390,4 +485,5 @@ options_free(struct cli *cli, struct hexzfs_config *cfg)
 	free(cli->error);
 	free(cfg->source_real);
 	free(cfg->mount_real);
+	free(cfg->passfile);
 }

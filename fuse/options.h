@@ -8,6 +8,13 @@
 
 #include "hexzfs.h"
 
+/*
+ * The contents view's default block cache: room for the read-ahead of a
+ * few sequential readers (8 MiB each) and the working set of random ones,
+ * small enough for any host that mounts archives.
+ */
+#define DEFAULT_CACHE_SIZE (256ull << 20)
+
 struct cli {
 	char *positional[2]; /* SNAPSHOT_DIR MOUNTPOINT, or MOUNTPOINT alone */
 	int npositional;

@@ -21,6 +21,7 @@ struct hexzfs_stats {
 	atomic_uint_fast64_t map_hits;
 	atomic_uint_fast64_t map_misses;
 	atomic_uint_fast64_t map_evictions;
+	atomic_uint_fast64_t archive_errors; /* contents view: archive versions not shown */
 	atomic_int_fast64_t open_files; /* handles open right now */
 };
 

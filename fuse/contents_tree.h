@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tree the contents view shows inside one archive: the manifest's files
+ * with the directories their paths imply, or, without a manifest, the
+ * files `main` and `auxiliary` (the latter only when not empty).
+ *
+ * Nodes are numbered 0 (the archive's own directory) to count - 1. The
+ * children of a directory are consecutive and sorted by name, so a lookup is
+ * one binary search and a listing one slice. Built once per archive
+ * version, immutable after.
+ */
+#ifndef HEXZFS_CONTENTS_TREE_H
+#define HEXZFS_CONTENTS_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hexz/hexz.h>
+
+struct tree_node {
+	const char *name;     /* "" for the root */
+	uint32_t parent;      /* the root is its own parent */
+	uint32_t first_child; /* directories: children are [first_child, + child_count) */
+	uint32_t child_count;
+	bool is_dir;
+	bool from_manifest;   /* mode and mtime are the manifest's */
+	uint8_t stream;       /* files: enum hexz_stream */
+	uint32_t mode;        /* manifest files: as written */
+	int64_t mtime;        /* manifest files */
+	uint64_t offset;      /* files: where the bytes start in the stream */
+	uint64_t size;        /* files */
+};
+
+struct contents_tree {
+	struct tree_node *nodes;
+	uint32_t count;
+	char *names; /* the names, back to back */
+};
+
+/* Build the tree of `ar`. 0 or -ENOMEM. */
+int contents_tree_build(struct hexz_archive *ar, struct contents_tree *out);
+void contents_tree_free(struct contents_tree *t);
+
+/* Child `name` of directory node `dir`, or NULL. */
+const struct tree_node *contents_tree_lookup(const struct contents_tree *t, uint32_t dir,
+					     const char *name);
+
+static inline uint32_t
+contents_tree_index(const struct contents_tree *t, const struct tree_node *n)
+{
+	return (uint32_t)(n - t->nodes);
+}
+
+#endif /* HEXZFS_CONTENTS_TREE_H */

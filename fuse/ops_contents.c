@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contents view's operations: archives as directories, and the
+ * directories and files inside them (see contents.h, contents_tree.h).
+ *
+ * Nodes. An archive node (NODE_ARCHIVE) stands for one version of one
+ * NAME.hxz file, like a snapshot node in the raw view, and holds a
+ * reference on that version's mapping, to which the opened archive and its
+ * tree belong. The nodes inside it (NODE_ENTRY) are (parent, name, tree
+ * index) and borrow the archive node's mapping: a node keeps its parent,
+ * hence its archive node, alive. A new version of the file (replaced or
+ * changed in place) gets a new archive node and so new entry nodes, whose
+ * pages the kernel has never cached: keep_cache is always safe.
+ *
+ * Reads. A handle holds its own reference on the mapping, so a deleted or
+ * replaced archive keeps serving the handles opened before. read pins the
+ * decompressed blocks the range needs in the shared block cache (the cache
+ * decompresses missing ones in parallel on its workers), replies with an
+ * iovec pointing into them, and unpins: nothing is copied or allocated in
+ * the daemon. A handle read sequentially has the blocks ahead of it
+ * decompressed in the background; random reads trigger nothing.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "contents.h"
+#include "entry.h"
+#include "errno_map.h"
+#include "map_cache.h"
+#include "node_table.h"
+#include "ops.h"
+#include "ops_contents.h"
+
+/* Pieces one read reply may point into; 1 MiB in blocks of 4 KiB or more. */
+#define PIN_MAX 264
+/* The furthest a sequential reader is read ahead of, in bytes. */
+#define READ_AHEAD_MAX (8u << 20)
+
+struct contents_handle {
+	struct snapshot_map *map; /* a reference */
+	struct hexz_archive *archive;
+	struct archive_version *version;
+	enum hexz_stream stream;
+	uint64_t base; /* the file's first byte in the stream */
+	uint64_t size;
+	/* Sequential detection; racy updates only cost a wasted or missed prefetch. */
+	_Atomic uint64_t next_offset;
+	_Atomic uint64_t ahead_to;
+};
+
+static struct archive_version *
+version_of(const struct node *n)
+{
+	return atomic_load_explicit(&n->map->contents, memory_order_acquire);
+}
+
+static const struct tree_node *
+tree_node_of(const struct node *n)
+{
+	return &version_of(n)->tree.nodes[n->tree_index];
+}
+
+/* ---- attributes ---- */
+
+/* A stable inode number for entry `index` of an archive version. */
+static ino_t
+entry_ino(const struct archive_version *v, uint32_t index)
+{
+	uint64_t h = (uint64_t)v->st.st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)v->st.st_dev;
+
+	h ^= (uint64_t)v->st.st_mtim.tv_nsec << 7 ^ ((uint64_t)index + 1) * 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 31;
+	/* The top bit keeps them apart from the small numbers filesystems use. */
+	return (ino_t)(h | (1ull << 63));
+}
+
+/* What the mount shows for tree node `index` of version `v`. */
+static void
+tree_attr(const struct hexzfs *fs, const struct archive_version *v, uint32_t index,
+	  struct stat *out)
+{
+	const struct tree_node *t = &v->tree.nodes[index];
+	struct stat src = v->st;
+	mode_t read_bits = v->st.st_mode & 0444;
+
+	if (index == 0) {
+		/* The archive itself: its mode, every read bit also granting search. */
+		src.st_mode = S_IFDIR | read_bits | (read_bits >> 2);
+	} else if (t->is_dir) {
+		src.st_mode = S_IFDIR | 0555;
+		src.st_ino = entry_ino(v, index);
+	} else {
+		src.st_ino = entry_ino(v, index);
+		src.st_size = (off_t)t->size;
+		src.st_blocks = (blkcnt_t)((t->size + 511) / 512);
+		if (t->from_manifest) {
+			src.st_mode = S_IFREG | (t->mode & 0555);
+			src.st_mtim.tv_sec = (time_t)t->mtime;
+			src.st_mtim.tv_nsec = 0;
+			src.st_ctim = src.st_mtim;
+		} else {
+			src.st_mode = S_IFREG | read_bits;
+		}
+	}
+	if (t->is_dir) {
+		src.st_size = 0;
+		src.st_blocks = 0;
+		src.st_nlink = 2;
+	} else {
+		src.st_nlink = 1;
+	}
+	entry_attr(&fs->cfg, &src, out);
+}
+
+void
+contents_node_attr(const struct hexzfs *fs, const struct node *n, struct stat *out)
+{
+	tree_attr(fs, version_of(n), n->tree_index, out);
+}
+
+static void
+fill_entry(const struct hexzfs *fs, const struct node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = node_table_ino(fs->nodes, n);
+	e->attr_timeout = fs->cfg.attr_timeout;
+	e->entry_timeout = fs->cfg.entry_timeout;
+	contents_node_attr(fs, n, &e->attr);
+}
+
+/* ---- finding archives ---- */
+
+/*
+ * The mapping of source entry `name` of `dir`, whose attributes were `st`:
+ * opened without following a link unless it is one, checked to be that
+ * very file (and, through a link, allowed by the symlink policy).
+ */
+static int
+map_entry(struct hexzfs *fs, const struct node *dir, const char *name, bool via_symlink,
+	  const struct stat *st, struct snapshot_map **map)
+{
+	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (via_symlink ? 0 : O_NOFOLLOW);
+	struct stat now;
+	int fd, ret, os_errno;
+
+	*map = map_cache_find(fs->maps, st);
+	if (*map && !via_symlink)
+		return 0;
+	if (*map)
+		map_cache_release(fs->maps, *map, true);
+	fd = openat(dir->fd, name, flags);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOENT : -errno;
+	if (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino ||
+	    !S_ISREG(now.st_mode) || (via_symlink && !entry_fd_allowed(fs, fd))) {
+		close(fd);
+		return -ENOENT;
+	}
+	ret = map_cache_acquire(fs->maps, fd, &now, map, &os_errno);
+	close(fd);
+	return ret == HEXZ_OK ? 0 : -errno_from_hexz(ret, os_errno);
+}
+
+/*
+ * The archive version of a source file, with a reference on its mapping:
+ * 0, -ENOENT when the file is not shown (not an archive), or -errno.
+ */
+static int
+archive_of(struct hexzfs *fs, const struct node *dir, const char *name, bool via_symlink,
+	   const struct stat *st, struct snapshot_map **map)
+{
+	struct archive_version *v;
+	int ret = map_entry(fs, dir, name, via_symlink, st, map);
+
+	if (ret)
+		return ret;
+	v = contents_version(fs, *map, st, dir, name);
+	if (v && v->archive)
+		return 0;
+	map_cache_release(fs->maps, *map, true);
+	*map = NULL;
+	return v ? -ENOENT : -ENOMEM;
+}
+
+bool
+contents_shows_file(struct hexzfs *fs, const struct node *dir, const char *name,
+		    bool via_symlink, const struct stat *st)
+{
+	struct snapshot_map *map;
+
+	if (archive_of(fs, dir, name, via_symlink, st, &map) != 0)
+		return false;
+	map_cache_release(fs->maps, map, true);
+	return true;
+}
+
+int
+contents_lookup_archive(struct hexzfs *fs, struct node *parent, const char *name,
+			const struct stat *st, const struct timespec *birth, bool via_symlink,
+			struct fuse_entry_param *e)
+{
+	struct snapshot_map *map;
+	struct node *n;
+	bool took;
+	int ret;
+
+	ret = archive_of(fs, parent, name, via_symlink, st, &map);
+	if (ret)
+		return ret;
+	n = node_table_acquire_archive(fs->nodes, parent, name, st, birth, via_symlink, map,
+				       &took);
+	if (!took)
+		map_cache_release(fs->maps, map, true);
+	if (!n)
+		return -ENOMEM;
+	fill_entry(fs, n, e);
+	return 0;
+}
+
+int
+contents_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
+		      struct fuse_entry_param *e)
+{
+	const struct archive_version *v = version_of(parent);
+	const struct tree_node *t = contents_tree_lookup(&v->tree, parent->tree_index, name);
+	uint32_t index;
+	struct node *n;
+
+	if (!t)
+		return -ENOENT;
+	index = contents_tree_index(&v->tree, t);
+	n = node_table_acquire_entry(fs->nodes, parent, name, index, t->is_dir,
+				     entry_ino(v, index));
+	if (!n)
+		return -ENOMEM;
+	fill_entry(fs, n, e);
+	return 0;
+}
+
+int
+contents_list(const struct hexzfs *fs, const struct node *dir,
+	      int (*add)(void *ctx, const char *name, ino_t ino, unsigned char type), void *ctx)
+{
+	const struct archive_version *v = version_of(dir);
+	const struct tree_node *d = &v->tree.nodes[dir->tree_index];
+	uint32_t i;
+	int ret;
+
+	(void)fs;
+	for (i = d->first_child; i < d->first_child + d->child_count; i++) {
+		ret = add(ctx, v->tree.nodes[i].name, entry_ino(v, i),
+			  v->tree.nodes[i].is_dir ? DT_DIR : DT_REG);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- data ---- */
+
+static struct contents_handle *
+handle_of(const struct fuse_file_info *fi)
+{
+	return (struct contents_handle *)(uintptr_t)fi->fh;
+}
+
+void
+contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+{
+	struct hexzfs *fs = hexzfs_of(req);
+	struct archive_version *v = version_of(n);
+	const struct tree_node *t = tree_node_of(n);
+	struct contents_handle *h;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->map = n->map;
+	map_cache_get(fs->maps, h->map);
+	h->archive = v->archive;
+	h->version = v;
+	h->stream = (enum hexz_stream)t->stream;
+	h->base = t->offset;
+	h->size = t->size;
+	/* The node stands for one archive version: what the kernel cached stays true. */
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	STAT_ADD(&fs->stats, opens, 1);
+	STAT_ADD(&fs->stats, open_files, 1);
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* The opener was interrupted: no release will come. */
+		STAT_ADD(&fs->stats, open_files, -1);
+		map_cache_release(fs->maps, h->map, true);
+		free(h);
+	}
+}
+
+/*
+ * After a read of [off, end): when it continues the previous one, have the
+ * workers decompress what comes next, up to a window that grows with the
+ * request size; anything else resets the detection.
+ */
+static void
+read_ahead(struct contents_handle *h, uint64_t off, uint64_t end, size_t size)
+{
+	uint64_t expected = atomic_exchange_explicit(&h->next_offset, end, memory_order_relaxed);
+	uint64_t window = (uint64_t)size * 4, from, to;
+
+	if (off != expected || off == 0)
+		return;
+	if (window > READ_AHEAD_MAX)
+		window = READ_AHEAD_MAX;
+	to = end + window < h->size ? end + window : h->size;
+	from = atomic_load_explicit(&h->ahead_to, memory_order_relaxed);
+	if (from < end)
+		from = end;
+	if (from >= to)
+		return;
+	atomic_store_explicit(&h->ahead_to, to, memory_order_relaxed);
+	hexz_archive_prefetch(h->archive, h->stream, h->base + from, to - from);
+}
+
+/* The rare read whose blocks are too many to point at: copy them. */
+static int
+reply_copied(fuse_req_t req, struct contents_handle *h, uint64_t off, size_t size,
+	     struct hexz_error *err)
+{
+	char *buf = malloc(size);
+	int ret;
+
+	if (!buf)
+		return HEXZ_ERR_NO_MEMORY;
+	ret = hexz_archive_read(h->archive, h->stream, h->base + off, size, buf, err);
+	if (ret == HEXZ_OK)
+		fuse_reply_buf(req, buf, size);
+	free(buf);
+	return ret;
+}
+
+void
+contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct hexzfs *fs = hexzfs_of(req);
+	struct contents_handle *h = handle_of(fi);
+	struct hexz_block_ref *refs[PIN_MAX];
+	struct iovec iov[PIN_MAX];
+	struct hexz_error err = { 0 };
+	size_t count, covered;
+	int ret;
+
+	(void)ino;
+	STAT_ADD(&fs->stats, reads, 1);
+	if (off < 0 || (uint64_t)off >= h->size) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > h->size - (uint64_t)off)
+		size = (size_t)(h->size - (uint64_t)off);
+	ret = hexz_archive_pin(h->archive, h->stream, h->base + (uint64_t)off, size, iov, refs,
+			       PIN_MAX, &count, &covered, &err);
+	if (ret == HEXZ_OK && covered < size) {
+		hexz_block_unpin(refs, count);
+		ret = reply_copied(req, h, (uint64_t)off, size, &err);
+		count = 0;
+	} else if (ret == HEXZ_OK) {
+		fuse_reply_iov(req, iov, (int)count);
+		hexz_block_unpin(refs, count);
+	}
+	if (ret != HEXZ_OK) {
+		contents_log_read_error(fs, h->version, &err);
+		fuse_reply_err(req, errno_from_hexz(ret, 0));
+		return;
+	}
+	STAT_ADD(&fs->stats, bytes_read, size);
+	read_ahead(h, (uint64_t)off, (uint64_t)off + size, size);
+}
+
+void
+contents_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hexzfs *fs = hexzfs_of(req);
+	struct contents_handle *h = handle_of(fi);
+
+	(void)ino;
+	map_cache_release(fs->maps, h->map, true);
+	free(h);
+	STAT_ADD(&fs->stats, open_files, -1);
+	fuse_reply_err(req, 0);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contents view's share of the FUSE operations (ops_contents.c). The
+ * generic operations (ops_node.c, ops_dir.c, ops_file.c) hand archive and
+ * entry nodes to these.
+ */
+#ifndef HEXZFS_OPS_CONTENTS_H
+#define HEXZFS_OPS_CONTENTS_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "hexzfs.h"
+
+struct node;
+
+/* Whether source file `name` of `dir` (attributes `st`) is shown: it opens as an archive. */
+bool contents_shows_file(struct hexzfs *fs, const struct node *dir, const char *name,
+			 bool via_symlink, const struct stat *st);
+
+/* lookup of a source file in the contents view: an archive node, or -ENOENT. */
+int contents_lookup_archive(struct hexzfs *fs, struct node *parent, const char *name,
+			    const struct stat *st, const struct timespec *birth, bool via_symlink,
+			    struct fuse_entry_param *e);
+
+/* lookup inside an archive (parent is an archive or entry directory node). */
+int contents_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
+			  struct fuse_entry_param *e);
+
+/* The attributes shown for an archive or entry node. */
+void contents_node_attr(const struct hexzfs *fs, const struct node *n, struct stat *out);
+
+/* Call add() for every entry of archive or entry directory `dir`; stops at its first error. */
+int contents_list(const struct hexzfs *fs, const struct node *dir,
+		  int (*add)(void *ctx, const char *name, ino_t ino, unsigned char type),
+		  void *ctx);
+
+/* open of an entry file (from ops_open); read and release are the contents view's own ops. */
+void contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi);
+void contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void contents_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+#endif /* HEXZFS_OPS_CONTENTS_H */
