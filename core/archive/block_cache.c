@@ -116,19 +116,19 @@ struct cache_shard;
 /* One decoded block; its data follows at BLOCK_HDR. */
 struct hexz_block_ref {
 	_Atomic uint32_t refs;
-	uint32_t len;                        /* decoded bytes */
-	uint64_t owner;                      /* the key */
+	uint32_t len;	/* decoded bytes */
+	uint64_t owner; /* the key */
 	uint64_t number;
-	uint64_t hash;                       /* key_hash() of the key */
-	struct hexz_block_ref *hnext;        /* hash chain (a victim list once out) */
+	uint64_t hash;			      /* key_hash() of the key */
+	struct hexz_block_ref *hnext;	      /* hash chain (a victim list once out) */
 	struct hexz_block_ref *newer, *older; /* LRU list, while READY in the table */
 	struct hexz_cache *cache;
 	struct cache_shard *shard;
 	struct hexz_error *error; /* FAILED: the message, or NULL when none could be kept */
-	int status;               /* FAILED: the fill's status */
-	uint8_t state;            /* enum block_state; under the shard lock */
-	bool in_table;            /* under the shard lock */
-	_Atomic bool cached;      /* on the LRU list; only a hint outside the lock */
+	int status;		  /* FAILED: the fill's status */
+	uint8_t state;		  /* enum block_state; under the shard lock */
+	bool in_table;		  /* under the shard lock */
+	_Atomic bool cached;	  /* on the LRU list; only a hint outside the lock */
 };
 
 _Static_assert(sizeof(struct hexz_block_ref) <= BLOCK_HDR, "block header outgrew BLOCK_HDR");
@@ -136,14 +136,14 @@ _Static_assert(BLOCK_HDR % BLOCK_ALIGN == 0, "block data must stay aligned");
 
 struct cache_shard {
 	pthread_mutex_t lock;
-	pthread_cond_t loaded;           /* a LOADING block of this shard settled */
+	pthread_cond_t loaded;		 /* a LOADING block of this shard settled */
 	struct hexz_block_ref **buckets; /* nbuckets chains */
-	size_t nbuckets;                 /* a power of two */
-	size_t entries;                  /* blocks in the table, LOADING ones too */
-	size_t ready;                    /* READY blocks in the table (on the LRU list) */
+	size_t nbuckets;		 /* a power of two */
+	size_t entries;			 /* blocks in the table, LOADING ones too */
+	size_t ready;			 /* READY blocks in the table (on the LRU list) */
 	struct hexz_block_ref *mru, *lru;
 	unsigned int waiters; /* threads asleep on loaded */
-	uint64_t share;       /* immutable */
+	uint64_t share;	      /* immutable */
 	/* Charge of the READY blocks in the table: written under the lock, read
 	   without it by block_ref_put(). */
 	_Atomic uint64_t bytes;
@@ -164,16 +164,16 @@ struct fetch_batch {
 	struct hexz_cache *cache;
 	struct cache_request *reqs;
 	size_t n;
-	_Atomic size_t next;  /* the next request to claim */
-	_Atomic bool failed;  /* stop claiming: the fetch fails anyway */
+	_Atomic size_t next; /* the next request to claim */
+	_Atomic bool failed; /* stop claiming: the fetch fails anyway */
 	/* Under cache->qlock: */
-	unsigned int wanted;  /* helpers still wanted; queued while > 0 */
-	unsigned int active;  /* helpers working on it */
+	unsigned int wanted; /* helpers still wanted; queued while > 0 */
+	unsigned int active; /* helpers working on it */
 	struct fetch_batch *qnext;
-	size_t fail_index;    /* the first failing request, in request order */
+	size_t fail_index; /* the first failing request, in request order */
 	int fail_status;
 	struct hexz_error fail_err;
-	pthread_cond_t done;  /* active fell to 0 */
+	pthread_cond_t done; /* active fell to 0 */
 };
 
 struct cache_worker {
@@ -193,8 +193,8 @@ struct hexz_cache {
 	_Atomic uint64_t bytes, blocks, prefetches;
 
 	pthread_mutex_t qlock;
-	pthread_cond_t work;  /* a batch or a job is waiting, or stopping */
-	pthread_cond_t idle;  /* a worker finished a prefetch job */
+	pthread_cond_t work; /* a batch or a job is waiting, or stopping */
+	pthread_cond_t idle; /* a worker finished a prefetch job */
 	struct fetch_batch *batch_head, *batch_tail;
 	struct prefetch_job *jobs; /* ring of CACHE_QUEUE_LEN */
 	size_t jhead, jcount;
@@ -388,8 +388,8 @@ shard_admit(struct cache_shard *sh, struct hexz_block_ref *b)
 	lru_push_front(sh, b);
 	atomic_store_explicit(&b->cached, true, memory_order_relaxed);
 	sh->ready++;
-	atomic_store(&sh->bytes, atomic_load_explicit(&sh->bytes, memory_order_relaxed) +
-					 block_charge(b));
+	atomic_store(&sh->bytes,
+		     atomic_load_explicit(&sh->bytes, memory_order_relaxed) + block_charge(b));
 }
 
 /*
@@ -403,8 +403,8 @@ shard_take_out(struct cache_shard *sh, struct hexz_block_ref *b)
 	table_remove(sh, b);
 	atomic_store_explicit(&b->cached, false, memory_order_relaxed);
 	sh->ready--;
-	atomic_store(&sh->bytes, atomic_load_explicit(&sh->bytes, memory_order_relaxed) -
-					 block_charge(b));
+	atomic_store(&sh->bytes,
+		     atomic_load_explicit(&sh->bytes, memory_order_relaxed) - block_charge(b));
 }
 
 /*
@@ -516,8 +516,8 @@ copy_failure(const struct hexz_block_ref *b, struct hexz_error *err)
  * neither (r->ref stays NULL).
  */
 static int
-take_found(struct cache_shard *sh, struct hexz_block_ref *b, struct cache_request *r,
-	   bool prefetch, struct hexz_error *err)
+take_found(struct cache_shard *sh, struct hexz_block_ref *b, struct cache_request *r, bool prefetch,
+	   struct hexz_error *err)
 {
 	int status;
 
@@ -757,8 +757,8 @@ batch_dequeue(struct hexz_cache *c, struct fetch_batch *b)
  * *rc. False when that could not start (the caller then does it alone).
  */
 static bool
-fetch_parallel(struct hexz_cache *c, struct cache_request *reqs, size_t n, size_t misses,
-	       int *rc, struct hexz_error *err)
+fetch_parallel(struct hexz_cache *c, struct cache_request *reqs, size_t n, size_t misses, int *rc,
+	       struct hexz_error *err)
 {
 	struct fetch_batch b;
 	unsigned int i;
@@ -806,8 +806,7 @@ fetch_parallel(struct hexz_cache *c, struct cache_request *reqs, size_t n, size_
 }
 
 int
-cache_fetch(struct hexz_cache *cache, struct cache_request *reqs, size_t n,
-	    struct hexz_error *err)
+cache_fetch(struct hexz_cache *cache, struct cache_request *reqs, size_t n, struct hexz_error *err)
 {
 	size_t i, misses = 0;
 	int rc;
@@ -1138,6 +1137,7 @@ cache_free(struct hexz_cache *c)
 		for (i = 0; i < sh->nbuckets; i++) {
 			for (b = sh->buckets[i]; b; b = next) {
 				next = b->hnext;
+				atomic_store_explicit(&b->cached, false, memory_order_relaxed);
 				block_ref_put(b);
 			}
 		}

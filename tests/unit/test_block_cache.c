@@ -61,11 +61,11 @@ struct fake {
 	_Atomic unsigned int max_running;
 	_Atomic unsigned int worker_calls; /* fills on a "hexz-worker" thread */
 	_Atomic unsigned int caller_calls; /* fills on any other thread */
-	_Atomic unsigned int bad_mask;     /* worker fills with a signal unblocked */
-	_Atomic unsigned int sleep_ms;     /* every fill sleeps this long */
-	_Atomic uint64_t slow_number;      /* and this block ... */
-	_Atomic unsigned int slow_ms;      /* ... that long */
-	_Atomic int nfails;                /* blocks that fail: */
+	_Atomic unsigned int bad_mask;	   /* worker fills with a signal unblocked */
+	_Atomic unsigned int sleep_ms;	   /* every fill sleeps this long */
+	_Atomic uint64_t slow_number;	   /* and this block ... */
+	_Atomic unsigned int slow_ms;	   /* ... that long */
+	_Atomic int nfails;		   /* blocks that fail: */
 	uint64_t fail_number[MAX_FAILS];
 	int fail_code[MAX_FAILS];
 	_Atomic unsigned int per_block[TRACKED];
@@ -783,9 +783,9 @@ struct stress_cfg {
 };
 
 static const struct stress_cfg stress_cfgs[] = {
-	{ 256 * KIB, 0, 16 * KIB },  /* one shard, heavy eviction */
+	{ 256 * KIB, 0, 16 * KIB }, /* one shard, heavy eviction */
 	{ 256 * KIB, 3, 16 * KIB },
-	{ 16 * MIB, 0, 128 * KIB },  /* four shards */
+	{ 16 * MIB, 0, 128 * KIB }, /* four shards */
 	{ 16 * MIB, 2, 128 * KIB },
 };
 
@@ -912,10 +912,10 @@ struct bound_cfg {
 };
 
 static const struct bound_cfg bound_cfgs[] = {
-	{ 1, 8 * KIB, 50, 2000 },           /* smaller than any block */
+	{ 1, 8 * KIB, 50, 2000 },	    /* smaller than any block */
 	{ 64 * KIB, 16 * KIB, 200, 2000 },  /* one shard */
 	{ 16 * MIB, 64 * KIB, 1200, 2000 }, /* four shards, blocks well below a share */
-	{ 8 * MIB, 5 * MIB, 40, 60 },       /* two shards, blocks above a share */
+	{ 8 * MIB, 5 * MIB, 40, 60 },	    /* two shards, blocks above a share */
 };
 
 #define BOUND_PINS 8
