@@ -49,7 +49,9 @@
  *	stats.bytes <= max(budget, S * Lc) + P,
  *
  * and while calls run, add one block's charge (at most Lc) per decode in
- * flight: each calling thread and each worker decodes one block at a time.
+ * flight: each calling thread and each worker decodes one block at a time
+ * (plus one per parent archive when a fill fetches parent blocks), and a
+ * miss allocates its block before it knows whether another thread won.
  * Every share is at least CACHE_MIN_SHARE once the budget is, so for blocks
  * of up to CACHE_MIN_SHARE - BLOCK_HDR bytes (every block of an archive
  * with the default 64 KiB blocks) and a budget of at least that much,

@@ -4,6 +4,8 @@
  * include/hexz/cache.h). Keys are (owner, block number): an owner is one
  * opened archive version, numbered by cache_new_owner(). struct
  * hexz_block_ref is one reference to a cached, fully decoded block.
+ * The memory bound (budget, shards, pinned blocks, decodes in flight) is
+ * stated in hexz/cache.h and derived in block_cache.c.
  */
 #ifndef HEXZ_CORE_ARCHIVE_BLOCK_CACHE_H
 #define HEXZ_CORE_ARCHIVE_BLOCK_CACHE_H

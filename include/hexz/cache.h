@@ -14,7 +14,26 @@
  * hexz_archive_pin()) holds a reference until it releases it; eviction
  * drops the cache's own reference only, so a block is never freed under a
  * reader. Blocks held by readers count against the budget, so the cache
- * can exceed its budget by at most what readers hold at that moment.
+ * can exceed its budget by what readers hold at that moment.
+ *
+ * Memory
+ * ------
+ * Each block counts as its decompressed length plus 128 bytes of
+ * bookkeeping (its charge). The cache is split into S shards, S the
+ * largest power of two up to 64 that leaves every shard at least 4 MiB of
+ * the budget (S = 1 below 8 MiB); a shard keeps within its share of the
+ * budget, but never evicts its last block. With L the largest charge of a
+ * block and P the charge of the blocks readers hold, stats.bytes (every
+ * block allocated and not yet freed) is at most
+ *
+ *     max(budget, S * L) + P
+ *
+ * whenever no call on the cache is running; while calls run, add one block
+ * (at most L) per decompression in flight (a thread decompresses one block
+ * at a time, and one more per parent archive that block reads through).
+ * For blocks of up to 4 MiB (the default block is 64 KiB) and a budget of
+ * at least 4 MiB, S * L <= budget: the cache then holds at most
+ * budget + P + the blocks being decompressed.
  *
  * Concurrency
  * -----------
@@ -63,7 +82,8 @@ struct hexz_cache_stats {
  * @budget:  bytes of decompressed data to keep; at least 1 MiB is sensible,
  *           smaller budgets work but keep few blocks.
  * @workers: decompression threads to start, 0 for none (all work is then
- *           done by the callers' threads).
+ *           done by the callers' threads); at most 256 are started. They
+ *           block every signal and are named "hexz-worker".
  * @out:     receives the cache; NULL on failure.
  *
  * Ownership: the caller owns *@out and destroys it with hexz_cache_destroy()
