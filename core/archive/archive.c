@@ -331,6 +331,7 @@ read_uncached(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset,
 {
 	struct located_block blocks[READ_BATCH];
 	unsigned char *scratch = NULL;
+	size_t scratch_len = 0;
 	int ret = HEXZ_OK;
 
 	while (!ret && len > 0) {
@@ -351,8 +352,11 @@ read_uncached(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset,
 			} else {
 				if (b->kind == BLOCK_PARENT)
 					ret = parents_resolve(ar, b, &owner_ar, &d, err);
-				if (!ret && !whole && !scratch) {
-					scratch = malloc(HEXZ_MAX_BLOCK_LEN);
+				/* Part of a block: decode it whole aside, sized as it needs. */
+				if (!ret && !whole && scratch_len < d.logical_len) {
+					free(scratch);
+					scratch = malloc(d.logical_len);
+					scratch_len = scratch ? d.logical_len : 0;
 					if (!scratch)
 						ret = error_plain(err, HEXZ_ERR_NO_MEMORY);
 				}
