@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
 # Install the Debian packages hexzfs needs to build and test, if any is missing.
 # Usage: scripts/deps.sh [build|test]   (default: test, which includes build)
+#   build: what `meson setup -Dtests=false` and ninja need (scripts/demo.sh)
+#   test:  that, plus the test frameworks and tools of scripts/test.sh
 set -euo pipefail
 
-build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3)
-test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck)
+# The compression, hashing and metadata libraries are for the archive layer
+# of libhexz.
+build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
+	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libjson-c-dev)
+# dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
+# The python3 modules and b3sum write and check archives independently of
+# the C code.
+test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck
+	python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev)
 
-want=("${build_pkgs[@]}")
-if [ "${1:-test}" = test ]; then
-	want+=("${test_pkgs[@]}")
-fi
+case ${1:-test} in
+build) want=("${build_pkgs[@]}") ;;
+test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+*)
+	echo "usage: scripts/deps.sh [build|test]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for pkg in "${want[@]}"; do
@@ -25,5 +38,12 @@ if [ "$(id -u)" -ne 0 ]; then
 else
 	SUDO=
 fi
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# apt's own messages stay on the terminal; say which step failed after them.
+if ! $SUDO apt-get update -q; then
+	echo "deps.sh: 'apt-get update' failed (its output is above)" >&2
+	exit 1
+fi
+if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+	echo "deps.sh: 'apt-get install ${missing[*]}' failed (its output is above)" >&2
+	exit 1
+fi

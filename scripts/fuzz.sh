@@ -42,9 +42,10 @@ quietly() { # COMMAND...: its output only if it fails
 	fi
 }
 
+# Warnings are errors here as in every build of scripts/test.sh.
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang quietly meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined \
-		-Db_lundef=false
+		-Db_lundef=false -Dwerror=true
 fi
 # Only the fuzz targets (and the libraries they link): the rest of the tree
 # is built and tested by scripts/test.sh.
