@@ -346,8 +346,8 @@ pin_chunks(struct hexz_archive *ar, enum hexz_stream s, size_t len, size_t chunk
 	while (off < len) {
 		size_t want = len - off < chunk ? len - off : chunk;
 		size_t count, covered, sum = 0;
-		int ret = hexz_archive_pin(ar, s, off, want, iov, refs, room, &count, &covered,
-					   &err);
+		int ret =
+			hexz_archive_pin(ar, s, off, want, iov, refs, room, &count, &covered, &err);
 
 		if (ret) {
 			check_failure(ret, &err);

@@ -56,7 +56,7 @@ seed() {
 	flags=$(($2 | $3 << 2 | $4 << 5 | $5 << 7))
 	shift 5
 	$W "$tmp/$name.hxz" "$@" >/dev/null
-	{ printf "\\$(printf %o "$flags")\\001"; cat "$tmp/$name.hxz"; } >"$out/$name"
+	{ printf %b "\\0$(printf %o "$flags")\\0001"; cat "$tmp/$name.hxz"; } >"$out/$name"
 }
 
 seed lz4-main 0 2 2 0 --main "$tmp/disk" --block-size 512
