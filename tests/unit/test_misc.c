@@ -27,6 +27,22 @@ static const int all_codes[] = {
 	HEXZ_ERR_IO,
 	HEXZ_ERR_UNSUPPORTED,
 	HEXZ_ERR_SYSTEM,
+	HEXZ_ERR_NOT_ARCHIVE,
+	HEXZ_ERR_BAD_VERSION,
+	HEXZ_ERR_CORRUPT_HEADER,
+	HEXZ_ERR_CORRUPT_INDEX,
+	HEXZ_ERR_CHECKSUM,
+	HEXZ_ERR_DECOMPRESS,
+	HEXZ_ERR_PASSWORD_REQUIRED,
+	HEXZ_ERR_WRONG_PASSWORD,
+	HEXZ_ERR_DECRYPT,
+	HEXZ_ERR_PARENT_NOT_FOUND,
+	HEXZ_ERR_PARENT_REFUSED,
+	HEXZ_ERR_PARENT_CYCLE,
+	HEXZ_ERR_PARENT_TOO_DEEP,
+	HEXZ_ERR_PARENT_BLOCK_MISSING,
+	HEXZ_ERR_CORRUPT_MANIFEST,
+	HEXZ_ERR_LIMIT,
 };
 
 #define N_CODES (sizeof(all_codes) / sizeof(all_codes[0]))
@@ -68,7 +84,7 @@ END_TEST
 
 START_TEST(test_strerror_unknown)
 {
-	static const int unknown[] = { 1, 42, -10, -100, INT_MIN, INT_MAX };
+	static const int unknown[] = { 1, 42, -26, -100, INT_MIN, INT_MAX };
 	size_t i;
 
 	for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
