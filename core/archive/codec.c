@@ -66,8 +66,7 @@ lz4_run(const struct decompressor *d, const void *src, size_t src_len, void *dst
 	int n;
 
 	(void)d;
-	if (src_len < LZ4_PREFIX_LEN || logical_len > INT_MAX ||
-	    src_len - LZ4_PREFIX_LEN > INT_MAX)
+	if (src_len < LZ4_PREFIX_LEN || logical_len > INT_MAX || src_len - LZ4_PREFIX_LEN > INT_MAX)
 		return HEXZ_ERR_DECOMPRESS;
 	if (load_le32(src) != logical_len)
 		return HEXZ_ERR_DECOMPRESS;

@@ -164,8 +164,7 @@ crypto_decrypt_block(const struct archive_key *key, uint64_t block_number, const
 	memcpy(tag, (const unsigned char *)stored + cipher_len, CRYPTO_TAG_LEN);
 	if (EVP_DecryptInit_ex(ctx, NULL, NULL, key->bytes, nonce) != 1)
 		goto fail;
-	if (cipher_len &&
-	    EVP_DecryptUpdate(ctx, plain, &len, stored, (int)cipher_len) != 1)
+	if (cipher_len && EVP_DecryptUpdate(ctx, plain, &len, stored, (int)cipher_len) != 1)
 		goto fail;
 	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_TAG_LEN, tag) != 1)
 		goto fail;

@@ -64,14 +64,14 @@ enum reject_reason {
 	REJECT_PATH_EMPTY_COMPONENT,
 	REJECT_PATH_DOT_COMPONENT,
 	REJECT_PATH_NAME_TOO_LONG,
-	REJECT_FIELD_MISSING,   /* with a field name */
-	REJECT_FIELD_NOT_INT,   /* with a field name */
-	REJECT_FIELD_NEGATIVE,  /* with a field name */
-	REJECT_FIELD_RANGE,     /* with a field name */
+	REJECT_FIELD_MISSING,  /* with a field name */
+	REJECT_FIELD_NOT_INT,  /* with a field name */
+	REJECT_FIELD_NEGATIVE, /* with a field name */
+	REJECT_FIELD_RANGE,    /* with a field name */
 	REJECT_MODE_NOT_REGULAR,
 	REJECT_PAST_END,
-	REJECT_DUPLICATE,       /* with the entry it repeats */
-	REJECT_DIRECTORY,       /* with an entry below it */
+	REJECT_DUPLICATE, /* with the entry it repeats */
+	REJECT_DIRECTORY, /* with an entry below it */
 };
 
 /* One entry on its way through the checks. */
@@ -83,8 +83,8 @@ struct candidate {
 	int64_t mtime;
 	uint32_t mode;
 	enum reject_reason reason;
-	size_t index; /* in the document's "files" array */
-	size_t other; /* the partner of REJECT_DUPLICATE or REJECT_DIRECTORY */
+	size_t index;		/* in the document's "files" array */
+	size_t other;		/* the partner of REJECT_DUPLICATE or REJECT_DIRECTORY */
 	const char *other_path; /* and its path, for REJECT_DIRECTORY */
 	size_t other_path_len;
 };
@@ -184,9 +184,10 @@ parse_document(const char *json, size_t len, struct json_object **out, struct he
 				 (unsigned char)json[bad], bad);
 	if (containers > MANIFEST_MIN_VALUES + len / MANIFEST_BYTES_PER_CONTAINER ||
 	    containers + commas > MANIFEST_MIN_VALUES + len / MANIFEST_BYTES_PER_VALUE)
-		return error_set(err, HEXZ_ERR_LIMIT,
-				 "manifest: metadata holds more JSON values than this reader accepts "
-				 "for its size");
+		return error_set(
+			err, HEXZ_ERR_LIMIT,
+			"manifest: metadata holds more JSON values than this reader accepts "
+			"for its size");
 
 	tok = json_tokener_new_ex(MANIFEST_MAX_DEPTH);
 	if (!tok)
@@ -211,9 +212,9 @@ parse_document(const char *json, size_t len, struct json_object **out, struct he
 		end++;
 	if (end < len) {
 		json_object_put(obj);
-		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-				 "manifest: metadata has bytes after the JSON document (at byte %zu)",
-				 end);
+		return error_set(
+			err, HEXZ_ERR_CORRUPT_MANIFEST,
+			"manifest: metadata has bytes after the JSON document (at byte %zu)", end);
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
@@ -298,8 +299,7 @@ get_integer(struct json_object *entry, const char *name, int64_t min, uint64_t m
 
 /* Check one entry on its own; fill c, or return why it is left out. */
 static enum reject_reason
-check_entry(struct json_object *entry, uint64_t main_size, struct candidate *c,
-	    const char **field)
+check_entry(struct json_object *entry, uint64_t main_size, struct candidate *c, const char **field)
 {
 	struct json_object *jpath;
 	enum reject_reason r;
@@ -468,16 +468,19 @@ cmp_slash_first(const void *pa, const void *pb)
 	const unsigned char *x = (const unsigned char *)a->path;
 	const unsigned char *y = (const unsigned char *)b->path;
 
-	for (;; x++, y++) {
-		unsigned kx = *x == '/' ? 1u : *x == 0 ? 0u : *x + 1u;
-		unsigned ky = *y == '/' ? 1u : *y == 0 ? 0u : *y + 1u;
+	size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+	size_t i = 0;
+	unsigned kx, ky;
 
-		if (kx != ky)
-			return kx < ky ? -1 : 1;
-		if (!kx)
-			break;
-	}
-	return a->index < b->index ? -1 : a->index > b->index;
+	/* Only the first differing byte matters: find it at memcmp() speed. */
+	while (i < n && x[i] == y[i])
+		i++;
+	if (i == n && a->path_len == b->path_len)
+		return a->index < b->index ? -1 : a->index > b->index;
+	/* Past the end of a path reads its NUL: the end sorts first. */
+	kx = x[i] == '/' ? 1u : x[i] == 0 ? 0u : x[i] + 1u;
+	ky = y[i] == '/' ? 1u : y[i] == 0 ? 0u : y[i] + 1u;
+	return kx < ky ? -1 : 1;
 }
 
 static int
@@ -505,6 +508,8 @@ mark_conflicts(struct candidate *cands, size_t n)
 {
 	size_t i = 0, j;
 
+	if (n < 2)
+		return;
 	qsort(cands, n, sizeof(*cands), cmp_slash_first);
 	while (i < n) {
 		struct candidate *first = &cands[i];

@@ -32,7 +32,7 @@ static void
 fill_text(unsigned char *buf, size_t len, uint64_t seed)
 {
 	static const char *const words[] = { "snapshot ", "block ", "archive ", "index ",
-					     "hexz ",     "page ",  "stream ",  "\n" };
+					     "hexz ",	  "page ",  "stream ",	"\n" };
 	size_t i = 0;
 
 	while (i < len) {
@@ -101,8 +101,8 @@ zstd_frame(const void *data, size_t len, int content_size, const void *dict, siz
 	ck_assert_ptr_nonnull(cctx);
 	ck_assert_ptr_nonnull(b);
 	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3)));
-	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag,
-						       content_size)));
+	ck_assert(
+		!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, content_size)));
 	if (dict)
 		ck_assert(!ZSTD_isError(ZSTD_CCtx_loadDictionary(cctx, dict, dict_len)));
 	n = ZSTD_compress2(cctx, b, cap, data, len);
@@ -169,7 +169,7 @@ START_TEST(test_init_errors)
 	ck_assert_int_eq(decompressor_init(&d, (enum hexz_compression)2, NULL, 0),
 			 HEXZ_ERR_CORRUPT_HEADER);
 	ck_assert_ptr_null(d.ops);
-	ck_assert_int_eq(decompressor_init(&d, (enum hexz_compression)-1, NULL, 0),
+	ck_assert_int_eq(decompressor_init(&d, (enum hexz_compression) - 1, NULL, 0),
 			 HEXZ_ERR_CORRUPT_HEADER);
 	/* hexz has no LZ4 dictionaries. */
 	ck_assert_int_eq(decompressor_init(&d, HEXZ_COMPRESSION_LZ4, some, sizeof(some)),
@@ -231,8 +231,8 @@ END_TEST
 /* The example of FORMAT.md 5: "hello" as literals only. */
 START_TEST(test_lz4_format_example)
 {
-	static const unsigned char stored[] = { 0x05, 0x00, 0x00, 0x00, 0x50, 0x68,
-						0x65, 0x6c, 0x6c, 0x6f };
+	static const unsigned char stored[] = { 0x05, 0x00, 0x00, 0x00, 0x50,
+						0x68, 0x65, 0x6c, 0x6c, 0x6f };
 	struct decompressor d;
 
 	ck_assert_int_eq(decompressor_init(&d, HEXZ_COMPRESSION_LZ4, NULL, 0), HEXZ_OK);
@@ -453,7 +453,8 @@ START_TEST(test_zstd_dictionary)
 	free(f);
 
 	/* Raw content is a dictionary to zstd as well. */
-	ck_assert_int_eq(decompressor_init(&raw, HEXZ_COMPRESSION_ZSTD, data + 1000, 3000), HEXZ_OK);
+	ck_assert_int_eq(decompressor_init(&raw, HEXZ_COMPRESSION_ZSTD, data + 1000, 3000),
+			 HEXZ_OK);
 	f = zstd_frame(data, 2000, 1, data + 1000, 3000, &flen);
 	ck_assert_int_eq(run_guarded(&raw, f, flen, 2000, data), HEXZ_OK);
 	free(f);
@@ -576,7 +577,7 @@ START_TEST(test_zstd_garbage)
 {
 	/* A skippable frame holding 8 bytes. */
 	static const unsigned char skippable[] = { 0x50, 0x2A, 0x4D, 0x18, 8, 0, 0, 0,
-						   1,    2,    3,    4,    5, 6, 7, 8 };
+						   1,	 2,    3,    4,	   5, 6, 7, 8 };
 	struct decompressor d;
 	unsigned char stored[600];
 	uint64_t seed;

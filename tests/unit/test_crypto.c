@@ -38,8 +38,7 @@ hex_to_bytes(const char *hex, unsigned char *out, size_t len)
  * tag. Returns a malloc()ed buffer of len + 16 bytes.
  */
 static unsigned char *
-encrypt_block(const struct archive_key *key, uint64_t block_number, const void *plain,
-	      size_t len)
+encrypt_block(const struct archive_key *key, uint64_t block_number, const void *plain, size_t len)
 {
 	unsigned char nonce[12] = { 0 };
 	unsigned char *out = malloc(len + CRYPTO_TAG_LEN);
@@ -254,9 +253,9 @@ START_TEST(test_wrong_block_or_key)
 	ck_assert_int_eq(crypto_decrypt_block(&key, 1001, stored, sizeof(plain) + 16, out),
 			 HEXZ_ERR_DECRYPT);
 	/* The number is big-endian in the nonce: byte-swapped is another block. */
-	ck_assert_int_eq(crypto_decrypt_block(&key, 0xE803000000000000u, stored,
-					      sizeof(plain) + 16, out),
-			 HEXZ_ERR_DECRYPT);
+	ck_assert_int_eq(
+		crypto_decrypt_block(&key, 0xE803000000000000u, stored, sizeof(plain) + 16, out),
+		HEXZ_ERR_DECRYPT);
 	ck_assert_int_eq(crypto_decrypt_block(&other, 1000, stored, sizeof(plain) + 16, out),
 			 HEXZ_ERR_DECRYPT);
 	ck_assert_int_eq(crypto_decrypt_block(&key, 1000, stored, sizeof(plain) + 16, out),
@@ -333,8 +332,9 @@ START_TEST(test_concurrent)
 		stored[i] = encrypt_block(&keys[i / 4], i % 4, plain + (i % 4) * TLEN, TLEN);
 	ck_assert_int_eq(pthread_barrier_init(&start, NULL, THREADS), 0);
 	for (i = 0; i < THREADS; i++) {
-		workers[i] = (struct worker){ .keys = keys, .stored = stored, .plain = plain,
-					      .start = &start, .id = i };
+		workers[i] = (struct worker){
+			.keys = keys, .stored = stored, .plain = plain, .start = &start, .id = i
+		};
 		ck_assert_int_eq(pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]),
 				 0);
 	}
