@@ -362,6 +362,15 @@ check_open_fails(const char *path, const struct hexz_archive_options *opts, int 
 	ck_assert_ptr_null(ar);
 }
 
+struct stream_data {
+	enum hexz_stream stream;
+	const unsigned char *want;
+	size_t size;
+};
+
+static void check_range(struct hexz_archive *ar, const struct stream_data *sd, uint64_t off,
+			size_t len, const char *name);
+
 /* ---- open errors ---- */
 
 static char *tmp;
@@ -702,6 +711,43 @@ START_TEST(test_parents)
 	/* 17 ancestors: the cause survives the nesting of 17 parent messages. */
 	check_open_fails(deep, NULL, HEXZ_ERR_PARENT_TOO_DEEP, "deeper than 16");
 
+	/*
+	 * The same chain under a directory whose name alone fills half a
+	 * message: the start of the location and the cause at the end both
+	 * stay, the middle is cut.
+	 */
+	{
+		char longname[201], *dir, *copy, *src;
+		unsigned char *raw;
+		struct hexz_error e = { 0 };
+		size_t len;
+
+		memset(longname, 'L', 200);
+		longname[200] = '\0';
+		dir = tu_path(tmp, longname);
+		ck_assert_int_eq(mkdir(dir, 0755), 0);
+		for (int k = 0; k <= 17; k++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "chain_%02d.hxz", k);
+			src = corpus_path(name);
+			copy = tu_path(dir, name);
+			raw = slurp(src, &len);
+			tu_write_file(copy, raw, len);
+			free(raw);
+			free(src);
+			if (k < 17)
+				free(copy);
+		}
+		ck_assert_int_eq(hexz_archive_open_path(copy, NULL, &ar, &e),
+				 HEXZ_ERR_PARENT_TOO_DEEP);
+		ck_assert_uint_lt(strlen(e.message), sizeof(e.message));
+		ck_assert_msg(strncmp(e.message, copy, 100) == 0, "message: %s", e.message);
+		ck_assert_msg(strstr(e.message, "deeper than 16"), "message: %s", e.message);
+		free(copy);
+		free(dir);
+	}
+
 	/* A resolver that refuses. */
 	log.verdict = HEXZ_ERR_PARENT_REFUSED;
 	check_open_fails(child, &o, HEXZ_ERR_PARENT_REFUSED, "refused by the test's policy");
@@ -724,6 +770,17 @@ START_TEST(test_parents)
 	ck_assert_str_eq(hexz_archive_parent_path(ar, 0), "thin_parent.hxz");
 	ck_assert_ptr_null(hexz_archive_parent_path(ar, 1));
 	ck_assert_ptr_nonnull(hexz_archive_parent(hexz_archive_parent(ar, 0), 0));
+	/* A parent is an archive like any other: it reads. */
+	{
+		struct json_object *pc = corpus_case("thin_parent");
+		struct stream_data sd = { .stream = HEXZ_STREAM_MAIN };
+		unsigned char *want = expected_stream(pc, "main", &sd.size);
+
+		sd.want = want;
+		check_range(hexz_archive_parent(ar, 0), &sd, 0, sd.size, "thin_parent");
+		check_range(hexz_archive_parent(ar, 0), &sd, 4095, 4098, "thin_parent");
+		free(want);
+	}
 	hexz_archive_close(ar);
 
 	/* On a bare storage handle without a location, parents are not found beside it. */
@@ -834,12 +891,6 @@ START_TEST(test_invalid_arguments)
 END_TEST
 
 /* ---- reads ---- */
-
-struct stream_data {
-	enum hexz_stream stream;
-	const unsigned char *want;
-	size_t size;
-};
 
 /* Read [off, off+len) into a buffer with guards on both sides; compare. */
 static void
@@ -1193,6 +1244,46 @@ START_TEST(test_pin_zero_blocks)
 	for (i = 0; i < count; i++)
 		ck_assert_ptr_null(refs[i]);
 	hexz_archive_close(ar);
+}
+END_TEST
+
+/* A pinned block outlives its eviction from a cache that holds almost nothing. */
+START_TEST(test_pin_survives_eviction)
+{
+	struct json_object *c = corpus_case("lz4_fixed");
+	struct stream_data sd = { .stream = HEXZ_STREAM_MAIN };
+	struct hexz_cache *cache = NULL;
+	struct hexz_cache_stats stats;
+	struct hexz_archive *ar;
+	struct iovec iov[2];
+	struct hexz_block_ref *refs[2];
+	size_t count = 0, covered = 0;
+	unsigned char *want = expected_stream(c, "main", &sd.size);
+	uint64_t off;
+
+	sd.want = want;
+	ck_assert_int_eq(hexz_cache_create(1, 0, &cache), HEXZ_OK);
+	ar = open_case("lz4_fixed", cache);
+	ck_assert_int_eq(hexz_archive_pin(ar, HEXZ_STREAM_MAIN, 100, 5000, iov, refs, 2, &count,
+					  &covered, NULL),
+			 HEXZ_OK);
+	ck_assert_uint_eq(covered, 5000);
+	/* Every other block through the cache, twice: the pinned ones are evicted. */
+	for (int round = 0; round < 2; round++)
+		for (off = 8192; off < sd.size; off += 4096)
+			check_range(ar, &sd, off, sd.size - off < 4096 ? sd.size - off : 4096,
+				    "lz4_fixed");
+	hexz_cache_get_stats(cache, &stats);
+	ck_assert_uint_gt(stats.evictions, 0);
+	ck_assert_mem_eq(iov[0].iov_base, want + 100, iov[0].iov_len);
+	ck_assert_mem_eq(iov[1].iov_base, want + 100 + iov[0].iov_len, iov[1].iov_len);
+	hexz_block_unpin(refs, count);
+	check_range(ar, &sd, 0, sd.size, "lz4_fixed");
+	hexz_archive_close(ar);
+	hexz_cache_get_stats(cache, &stats);
+	ck_assert_uint_eq(stats.bytes, 0);
+	hexz_cache_destroy(cache);
+	free(want);
 }
 END_TEST
 
@@ -1812,6 +1903,7 @@ archive_suite(void)
 	tcase_add_test(tc, test_read_corpus);
 	tcase_add_test(tc, test_read_bounds);
 	tcase_add_test(tc, test_pin_zero_blocks);
+	tcase_add_test(tc, test_pin_survives_eviction);
 	tcase_add_test(tc, test_damaged_block);
 	tcase_add_test(tc, test_prefetch);
 	tcase_add_test(tc, test_manifest_corpus);
