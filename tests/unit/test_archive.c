@@ -1287,6 +1287,174 @@ START_TEST(test_pin_survives_eviction)
 }
 END_TEST
 
+/* CRC-32 (zlib's), to re-seal a block the test tampered with. */
+static uint32_t
+crc32_of(const unsigned char *p, size_t n)
+{
+	uint32_t crc = 0xffffffffu;
+
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+	}
+	return ~crc;
+}
+
+/*
+ * A copy of plain archive `src` as `dst` where `edit` changes the stored
+ * bytes of block `i` of its first index page, and the entry's CRC-32 is
+ * fixed to match: damage only decoding can find.
+ */
+static void
+reseal_block(const char *src, const char *dst, size_t i, void (*edit)(unsigned char *, size_t))
+{
+	size_t n;
+	unsigned char *buf = slurp(src, &n);
+	uint64_t io = get_le64(buf + HDR_INDEX_OFFSET);
+	uint64_t entry = get_le64(buf + io + 8) + 8 + 52 * i;
+	uint64_t off = get_le64(buf + entry);
+	uint32_t len = (uint32_t)(get_le64(buf + entry + 8) & 0xffffffffu), crc;
+
+	ck_assert_uint_gt(len, 16);
+	ck_assert_uint_le(off + len, n);
+	edit(buf + off, len);
+	crc = crc32_of(buf + off, len);
+	for (int k = 0; k < 4; k++)
+		buf[entry + 16 + k] = (unsigned char)(crc >> (8 * k));
+	tu_write_file(dst, buf, n);
+	free(buf);
+}
+
+static void
+edit_lz4_prefix(unsigned char *p, size_t len)
+{
+	(void)len;
+	p[0] ^= 1; /* the decompressed size before the LZ4 block: now 4095 or 4097 */
+}
+
+static void
+edit_middle(unsigned char *p, size_t len)
+{
+	p[len / 2] ^= 0x40;
+}
+
+static void
+edit_zstd_magic(unsigned char *p, size_t len)
+{
+	(void)len;
+	p[0] ^= 0xff;
+}
+
+/* Open `path`, read block `bad` (4 KiB blocks) expecting `code`, the others fine. */
+static void
+check_block_error(const char *path, const char *password, uint64_t size, size_t bad, int code,
+		  const char *word)
+{
+	struct hexz_archive *ar = NULL;
+	struct hexz_error err = { 0 };
+	unsigned char buf[4096], want[4096];
+	char label[32];
+	int ret = open_with(path, NULL, password, &ar, &err);
+	uint64_t off;
+
+	ck_assert_msg(ret == HEXZ_OK, "%s: %s", path, err.message);
+	snprintf(label, sizeof(label), "block %zu:", bad);
+	for (off = 0; off < size; off += 4096) {
+		size_t len = size - off < 4096 ? (size_t)(size - off) : 4096;
+
+		ret = hexz_archive_read(ar, HEXZ_STREAM_MAIN, off, len, buf, &err);
+		if (off / 4096 == bad) {
+			ck_assert_msg(ret == code, "%s: block %zu: %d %s", path, bad, ret,
+				      err.message);
+			ck_assert_msg(strstr(err.message, label) && strstr(err.message, word) &&
+					      strstr(err.message, path),
+				      "message: %s", err.message);
+		} else {
+			ck_assert_msg(ret == HEXZ_OK, "%s: at %" PRIu64 ": %s", path, off,
+				      err.message);
+			tu_pattern_fill(want, off, len);
+			ck_assert_mem_eq(buf, want, len);
+		}
+	}
+	hexz_archive_close(ar);
+}
+
+/* Blocks that pass their CRC and still cannot be decoded fail alone, with their own status. */
+START_TEST(test_block_decode_errors)
+{
+	char *main_file = tu_path(tmp, "m");
+	char *src = tu_path(tmp, "src.hxz");
+	char *bad = tu_path(tmp, "bad.hxz");
+
+	tu_write_pattern_file(main_file, 20000);
+	/* LZ4: a size prefix that is not the block's logical length. */
+	writer(src, "--main", main_file, "--block-size", "4096", NULL);
+	reseal_block(src, bad, 2, edit_lz4_prefix);
+	check_block_error(bad, NULL, 20000, 2, HEXZ_ERR_DECOMPRESS, "decompress");
+	/* zstd: not a frame. */
+	writer(src, "--main", main_file, "--block-size", "4096", "-c", "zstd", NULL);
+	reseal_block(src, bad, 1, edit_zstd_magic);
+	check_block_error(bad, NULL, 20000, 1, HEXZ_ERR_DECOMPRESS, "decompress");
+	/* AES-GCM: a ciphertext byte changed (block 0 proves the password at open). */
+	writer(src, "--main", main_file, "--block-size", "4096", "--password", "pw",
+	       "--iterations", "1000", NULL);
+	reseal_block(src, bad, 3, edit_middle);
+	check_block_error(bad, "pw", 20000, 3, HEXZ_ERR_DECRYPT, "authentication");
+	free(bad);
+	free(src);
+	free(main_file);
+}
+END_TEST
+
+/* A parent reference that resolves neither by hash nor by position. */
+START_TEST(test_parent_block_missing)
+{
+	char *base_data = tu_path(tmp, "base.data");
+	char *child_data = tu_path(tmp, "child.data");
+	char *base = tu_path(tmp, "base.hxz");
+	char *child = tu_path(tmp, "child.hxz");
+	unsigned char want[4096], buf[4096];
+	struct hexz_archive *ar = NULL;
+	struct hexz_error err = { 0 };
+	size_t n;
+	unsigned char *raw;
+
+	/* The child holds the base's 5 blocks by reference, then one of its own. */
+	tu_write_pattern_file(base_data, 5 * 4096);
+	tu_write_pattern_file(child_data, 6 * 4096);
+	writer(base, "--main", base_data, "--block-size", "4096", NULL);
+	writer(child, "--main", child_data, "--block-size", "4096", "--parent", base, NULL);
+	ck_assert_int_eq(hexz_archive_open_path(child, NULL, &ar, &err), HEXZ_OK);
+	ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, 3 * 4096, 4096, buf, &err),
+			 HEXZ_OK);
+	tu_pattern_fill(want, 3 * 4096, 4096);
+	ck_assert_mem_eq(buf, want, 4096);
+	hexz_archive_close(ar);
+	/* The base replaced by a shorter, different archive. */
+	raw = slurp(child_data, &n);
+	memset(raw, 'q', 4096);
+	tu_write_file(base_data, raw, 4096);
+	free(raw);
+	writer(base, "--main", base_data, "--block-size", "4096", NULL);
+	ck_assert_int_eq(hexz_archive_open_path(child, NULL, &ar, &err), HEXZ_OK);
+	ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, 3 * 4096, 4096, buf, &err),
+			 HEXZ_ERR_PARENT_BLOCK_MISSING);
+	ck_assert_ptr_nonnull(strstr(err.message, "block 3"));
+	ck_assert_ptr_nonnull(strstr(err.message, child));
+	/* Its own block still reads. */
+	ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, 5 * 4096, 4096, buf, &err),
+			 HEXZ_OK);
+	tu_pattern_fill(want, 5 * 4096, 4096);
+	ck_assert_mem_eq(buf, want, 4096);
+	hexz_archive_close(ar);
+	free(child);
+	free(base);
+	free(child_data);
+	free(base_data);
+}
+END_TEST
+
 /* A block whose stored bytes fail their CRC fails alone, every time. */
 START_TEST(test_damaged_block)
 {
@@ -1905,6 +2073,8 @@ archive_suite(void)
 	tcase_add_test(tc, test_pin_zero_blocks);
 	tcase_add_test(tc, test_pin_survives_eviction);
 	tcase_add_test(tc, test_damaged_block);
+	tcase_add_test(tc, test_block_decode_errors);
+	tcase_add_test(tc, test_parent_block_missing);
 	tcase_add_test(tc, test_prefetch);
 	tcase_add_test(tc, test_manifest_corpus);
 	tcase_add_test(tc, test_manifest_hostile);
