@@ -66,7 +66,7 @@
 #define PAGE_ENTRY 28
 
 static char *source_root;
-static char *work_dir;   /* removed by main() */
+static char *work_dir;	 /* removed by main() */
 static char *corpus_dir; /* work_dir/corpus */
 static struct json_object *corpus_cases;
 
@@ -408,8 +408,11 @@ START_TEST(test_not_archive)
 		const char *bytes;
 		size_t len;
 	} files[] = {
-		{ "empty.hxz", "", 0 },     { "one.hxz", "H", 1 },         { "three.hxz", "HEX", 3 },
-		{ "hexy.hxz", "HEXY\1\0\0\0", 8 }, { "lower.hxz", "hexz\1\0\0\0", 8 },
+		{ "empty.hxz", "", 0 },
+		{ "one.hxz", "H", 1 },
+		{ "three.hxz", "HEX", 3 },
+		{ "hexy.hxz", "HEXY\1\0\0\0", 8 },
+		{ "lower.hxz", "hexz\1\0\0\0", 8 },
 	};
 	unsigned char garbage[8192];
 	uint64_t state = 42;
@@ -804,11 +807,7 @@ END_TEST
 START_TEST(test_corrupt_manifest)
 {
 	static const char *const documents[] = {
-		"{not json",
-		"{\"files\": 5}",
-		"[1, 2, 3]",
-		"{\"files\": []} trailing",
-		"",
+		"{not json", "{\"files\": 5}", "[1, 2, 3]", "{\"files\": []} trailing", "",
 	};
 	char *main_file = tu_path(tmp, "m");
 	char *json = tu_path(tmp, "manifest.json");
@@ -859,8 +858,7 @@ START_TEST(test_invalid_arguments)
 	ck_assert_int_eq(hexz_archive_open(st, NULL, NULL, &err), HEXZ_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(hexz_archive_open_path(NULL, NULL, &ar, &err), HEXZ_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(hexz_archive_open_path("", NULL, &ar, &err), HEXZ_ERR_INVALID_ARGUMENT);
-	ck_assert_int_eq(hexz_archive_open_path(path, NULL, NULL, &err),
-			 HEXZ_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(hexz_archive_open_path(path, NULL, NULL, &err), HEXZ_ERR_INVALID_ARGUMENT);
 	/* The storage handle is still ours: open it for real now. */
 	ck_assert_int_eq(hexz_archive_open(st, NULL, &ar, &err), HEXZ_OK);
 	ck_assert_str_eq(hexz_archive_location(ar), "archive");
@@ -907,7 +905,8 @@ check_range(struct hexz_archive *ar, const struct stream_data *sd, uint64_t off,
 	ck_assert_msg(ret == HEXZ_OK, "%s: stream %d read %" PRIu64 "+%zu: %s", name, sd->stream,
 		      off, len, err.message);
 	ck_assert_msg(memcmp(buf + 16, sd->want + off, len) == 0,
-		      "%s: stream %d read %" PRIu64 "+%zu: wrong bytes", name, sd->stream, off, len);
+		      "%s: stream %d read %" PRIu64 "+%zu: wrong bytes", name, sd->stream, off,
+		      len);
 	ck_assert_msg(tu_all_bytes(buf, 16, 0xa5) && tu_all_bytes(buf + 16 + len, 16, 0xa5),
 		      "%s: read %" PRIu64 "+%zu wrote outside its range", name, off, len);
 	free(buf);
@@ -954,8 +953,8 @@ check_pinned(struct hexz_archive *ar, const struct stream_data *sd, uint64_t off
 }
 
 static void
-check_stream(struct hexz_archive *ar, const struct stream_data *sd, uint32_t block_size,
-	     bool fixed, uint64_t seed, const char *name)
+check_stream(struct hexz_archive *ar, const struct stream_data *sd, uint32_t block_size, bool fixed,
+	     uint64_t seed, const char *name)
 {
 	unsigned int i, rounds = scaled(300);
 	uint64_t state = seed | 1, k;
@@ -989,9 +988,10 @@ check_stream(struct hexz_archive *ar, const struct stream_data *sd, uint32_t blo
 	/* Across every block boundary of fixed-size blocks (and so every page boundary). */
 	for (k = block_size; fixed && k < sd->size; k += block_size) {
 		check_range(ar, sd, k - 1, 2, name);
-		check_range(ar, sd, k - 3, sd->size - k + 3 < 2 * (size_t)block_size + 6
-					       ? sd->size - k + 3
-					       : 2 * (size_t)block_size + 6,
+		check_range(ar, sd, k - 3,
+			    sd->size - k + 3 < 2 * (size_t)block_size + 6
+				    ? sd->size - k + 3
+				    : 2 * (size_t)block_size + 6,
 			    name);
 	}
 	/* The zero-copy path, one and two pieces at a time, from an odd offset. */
@@ -1024,7 +1024,8 @@ check_facts(struct hexz_archive *ar, struct json_object *c, const char *path)
 	ck_assert_int_eq(info.has_manifest, !jnull(c, "manifest"));
 	ck_assert_int_eq(info.has_signature, !jnull(c, "signature_public_key"));
 	ck_assert_uint_eq(info.file_size, file_size(path));
-	ck_assert_uint_eq(info.stream_size[0], jnull(c, "main") ? 0 : jint(jget(c, "main"), "size"));
+	ck_assert_uint_eq(info.stream_size[0],
+			  jnull(c, "main") ? 0 : jint(jget(c, "main"), "size"));
 	ck_assert_uint_eq(info.stream_size[1],
 			  jnull(c, "auxiliary") ? 0 : jint(jget(c, "auxiliary"), "size"));
 	ck_assert_msg(info.block_count[0] + info.block_count[1] == (uint64_t)jint(blocks, "total"),
@@ -1044,8 +1045,10 @@ check_facts(struct hexz_archive *ar, struct json_object *c, const char *path)
 	ck_assert_int_eq(hexz_archive_scan(ar, &scan, &err), HEXZ_OK);
 	ck_assert_msg(scan.data_blocks[0] + scan.data_blocks[1] ==
 			      (uint64_t)(jint(blocks, "data") + jint(blocks, "dedup")),
-		      "%s: %" PRIu64 " data blocks", name, scan.data_blocks[0] + scan.data_blocks[1]);
-	ck_assert_uint_eq(scan.zero_blocks[0] + scan.zero_blocks[1], (uint64_t)jint(blocks, "zero"));
+		      "%s: %" PRIu64 " data blocks", name,
+		      scan.data_blocks[0] + scan.data_blocks[1]);
+	ck_assert_uint_eq(scan.zero_blocks[0] + scan.zero_blocks[1],
+			  (uint64_t)jint(blocks, "zero"));
 	ck_assert_uint_eq(scan.parent_blocks[0] + scan.parent_blocks[1],
 			  (uint64_t)(jint(blocks, "parent") + jint(blocks, "parent-position")));
 	for (i = 0; i < 2; i++) {
@@ -1068,7 +1071,8 @@ START_TEST(test_read_corpus)
 		char *path;
 		int pass;
 
-		if (!jnull(c, "expect_error") || json_object_array_length(jget(c, "damaged_blocks")))
+		if (!jnull(c, "expect_error") ||
+		    json_object_array_length(jget(c, "damaged_blocks")))
 			continue;
 		path = corpus_path(jstr(c, "archive"));
 		for (pass = 0; pass < 2; pass++) {
@@ -1112,9 +1116,9 @@ START_TEST(test_read_bounds)
 		uint64_t off;
 		size_t len;
 	} bad[] = {
-		{ 131195, 1 },          { 131194, 2 },      { 131196, 0 },     { 0, 131196 },
-		{ UINT64_MAX, 1 },      { UINT64_MAX, 0 },  { UINT64_MAX - 2, 5 }, { 1, SIZE_MAX },
-		{ 131195, SIZE_MAX },
+		{ 131195, 1 },	       { 131194, 2 },	  { 131196, 0 },
+		{ 0, 131196 },	       { UINT64_MAX, 1 }, { UINT64_MAX, 0 },
+		{ UINT64_MAX - 2, 5 }, { 1, SIZE_MAX },	  { 131195, SIZE_MAX },
 	};
 	size_t i, count = 7, covered = 7;
 	struct iovec iov[2];
@@ -1153,7 +1157,7 @@ START_TEST(test_read_bounds)
 	/* Unknown streams, NULL pointers. */
 	ck_assert_int_eq(hexz_archive_read(ar, (enum hexz_stream)2, 0, 1, buf, &err),
 			 HEXZ_ERR_INVALID_ARGUMENT);
-	ck_assert_int_eq(hexz_archive_read(ar, (enum hexz_stream)-1, 0, 1, buf, &err),
+	ck_assert_int_eq(hexz_archive_read(ar, (enum hexz_stream)(-1), 0, 1, buf, &err),
 			 HEXZ_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, 0, 5, NULL, &err),
 			 HEXZ_ERR_INVALID_ARGUMENT);
@@ -1161,12 +1165,12 @@ START_TEST(test_read_bounds)
 			 HEXZ_ERR_INVALID_ARGUMENT);
 	ck_assert_mem_eq(buf, sentinel, sizeof(buf));
 	ck_assert_uint_eq(hexz_archive_stream_size(ar, (enum hexz_stream)7), 0);
-	ck_assert_int_eq(hexz_archive_pin(ar, HEXZ_STREAM_MAIN, 0, 5, iov, refs, 0, &count,
-					  &covered, &err),
-			 HEXZ_ERR_INVALID_ARGUMENT);
-	ck_assert_int_eq(hexz_archive_pin(ar, HEXZ_STREAM_MAIN, 0, 5, NULL, refs, 2, &count,
-					  &covered, &err),
-			 HEXZ_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(
+		hexz_archive_pin(ar, HEXZ_STREAM_MAIN, 0, 5, iov, refs, 0, &count, &covered, &err),
+		HEXZ_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(
+		hexz_archive_pin(ar, HEXZ_STREAM_MAIN, 0, 5, NULL, refs, 2, &count, &covered, &err),
+		HEXZ_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(hexz_archive_pin(ar, (enum hexz_stream)3, 0, 5, iov, refs, 2, &count,
 					  &covered, &err),
 			 HEXZ_ERR_INVALID_ARGUMENT);
@@ -1235,9 +1239,9 @@ START_TEST(test_pin_zero_blocks)
 	for (i = 0; i < 50; i++) {
 		unsigned char buf[4096 * 2];
 
-		ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, (i % 8) * 4096, 4096, buf,
-						   &err),
-				 HEXZ_OK);
+		ck_assert_int_eq(
+			hexz_archive_read(ar, HEXZ_STREAM_MAIN, (i % 8) * 4096, 4096, buf, &err),
+			HEXZ_OK);
 	}
 	ck_assert(tu_all_bytes(p, 4096, 'x'));
 	hexz_block_unpin(refs, count);
@@ -1397,8 +1401,8 @@ START_TEST(test_block_decode_errors)
 	reseal_block(src, bad, 1, edit_zstd_magic);
 	check_block_error(bad, NULL, 20000, 1, HEXZ_ERR_DECOMPRESS, "decompress");
 	/* AES-GCM: a ciphertext byte changed (block 0 proves the password at open). */
-	writer(src, "--main", main_file, "--block-size", "4096", "--password", "pw",
-	       "--iterations", "1000", NULL);
+	writer(src, "--main", main_file, "--block-size", "4096", "--password", "pw", "--iterations",
+	       "1000", NULL);
 	reseal_block(src, bad, 3, edit_middle);
 	check_block_error(bad, "pw", 20000, 3, HEXZ_ERR_DECRYPT, "authentication");
 	free(bad);
@@ -1460,7 +1464,8 @@ START_TEST(test_damaged_block)
 {
 	struct json_object *c = corpus_case("corrupt_block");
 	struct json_object *range = json_object_array_get_idx(jget(c, "damaged_ranges"), 0);
-	int64_t number = json_object_get_int64(json_object_array_get_idx(jget(c, "damaged_blocks"), 0));
+	int64_t number =
+		json_object_get_int64(json_object_array_get_idx(jget(c, "damaged_blocks"), 0));
 	uint64_t off = (uint64_t)jint(range, "offset"), len = (uint64_t)jint(range, "length");
 	struct hexz_cache *cache = NULL;
 	struct hexz_archive *ar;
@@ -1488,8 +1493,9 @@ START_TEST(test_damaged_block)
 		ck_assert_msg(strstr(err.message, label), "message: %s", err.message);
 		ck_assert_ptr_nonnull(strstr(err.message, hexz_archive_location(ar)));
 		ck_assert_ptr_nonnull(strstr(err.message, "CRC"));
-		ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, off + len - 1, 1, buf, &err),
-				 HEXZ_ERR_CHECKSUM);
+		ck_assert_int_eq(
+			hexz_archive_read(ar, HEXZ_STREAM_MAIN, off + len - 1, 1, buf, &err),
+			HEXZ_ERR_CHECKSUM);
 		ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, 0, sd.size, buf, &err),
 				 HEXZ_ERR_CHECKSUM);
 		ck_assert_int_eq(hexz_archive_pin(ar, HEXZ_STREAM_MAIN, off - 5, 10, iov, refs, 4,
@@ -1610,14 +1616,16 @@ START_TEST(test_manifest_corpus)
 
 			ck_assert_ptr_nonnull(e);
 			if (i > 0)
-				ck_assert_int_lt(strcmp(hexz_archive_manifest_entry(ar, i - 1)->path,
-							e->path),
-						 0);
+				ck_assert_int_lt(
+					strcmp(hexz_archive_manifest_entry(ar, i - 1)->path,
+					       e->path),
+					0);
 			for (j = 0; j < n && !f; j++)
 				if (strcmp(jstr(json_object_array_get_idx(files, j), "path"),
 					   e->path) == 0)
 					f = json_object_array_get_idx(files, j);
-			ck_assert_msg(f != NULL, "%s: entry %s not in corpus.json", names[t], e->path);
+			ck_assert_msg(f != NULL, "%s: entry %s not in corpus.json", names[t],
+				      e->path);
 			ck_assert_uint_eq(e->offset, (uint64_t)jint(f, "offset"));
 			ck_assert_uint_eq(e->size, (uint64_t)jint(f, "size"));
 			ck_assert_uint_eq(e->mode, (uint64_t)jint(f, "mode"));
@@ -1626,9 +1634,9 @@ START_TEST(test_manifest_corpus)
 			want = slurp(path, &len);
 			ck_assert_uint_eq(len, e->size);
 			got = malloc(len + 1);
-			ck_assert_int_eq(hexz_archive_read(ar, HEXZ_STREAM_MAIN, e->offset, len, got,
-							   NULL),
-					 HEXZ_OK);
+			ck_assert_int_eq(
+				hexz_archive_read(ar, HEXZ_STREAM_MAIN, e->offset, len, got, NULL),
+				HEXZ_OK);
 			ck_assert_mem_eq(got, want, len);
 			free(got);
 			free(want);
@@ -1660,20 +1668,18 @@ has_rejection(struct hexz_archive *ar, const char *needle, const char *reason)
 
 START_TEST(test_manifest_hostile)
 {
-	static const char doc[] =
-		"{\"files\": ["
-		"{\"path\": \"ok/a.txt\", \"offset\": 0, \"size\": 100, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"../evil\", \"offset\": 0, \"size\": 10, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"/etc/passwd\", \"offset\": 0, \"size\": 10, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"dup\", \"offset\": 100, \"size\": 10, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"dup\", \"offset\": 200, \"size\": 10, \"mode\": 33188, \"mtime\": 2},"
-		"{\"path\": \"d\", \"offset\": 300, \"size\": 10, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"d/x\", \"offset\": 310, \"size\": 10, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"past\", \"offset\": 19990, \"size\": 11, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"a/./b\", \"offset\": 0, \"size\": 1, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"\", \"offset\": 0, \"size\": 1, \"mode\": 33188, \"mtime\": 1},"
-		"{\"path\": \"z-last\", \"offset\": 19990, \"size\": 10, \"mode\": 33188, \"mtime\": 1}"
-		"]}";
+	/* path, offset, size; every entry mode 0100644, mtime 1 */
+	static const struct {
+		const char *path;
+		unsigned int offset, size;
+	} files[] = {
+		{ "ok/a.txt", 0, 100 }, { "../evil", 0, 10 },	 { "/etc/passwd", 0, 10 },
+		{ "dup", 100, 10 },	{ "dup", 200, 10 },	 { "d", 300, 10 },
+		{ "d/x", 310, 10 },	{ "past", 19990, 11 },	 { "a/./b", 0, 1 },
+		{ "", 0, 1 },		{ "z-last", 19990, 10 },
+	};
+	char doc[2048];
+	size_t used;
 	static const char *const valid[] = { "d/x", "dup", "ok/a.txt", "z-last" };
 	char *main_file = tu_path(tmp, "m");
 	char *json = tu_path(tmp, "hostile.json");
@@ -1682,8 +1688,17 @@ START_TEST(test_manifest_hostile)
 	struct hexz_error err = { 0 };
 	size_t i;
 
+	used = (size_t)snprintf(doc, sizeof(doc), "{\"files\": [");
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		used += (size_t)snprintf(doc + used, sizeof(doc) - used,
+					 "%s{\"path\": \"%s\", \"offset\": %u, \"size\": %u, "
+					 "\"mode\": 33188, \"mtime\": 1}",
+					 i ? ", " : "", files[i].path, files[i].offset,
+					 files[i].size);
+	used += (size_t)snprintf(doc + used, sizeof(doc) - used, "]}");
+	ck_assert_uint_lt(used, sizeof(doc));
 	tu_write_pattern_file(main_file, 20000);
-	tu_write_file(json, doc, strlen(doc));
+	tu_write_file(json, doc, used);
 	writer(out, "--main", main_file, "--manifest-json", json, NULL);
 	ck_assert_int_eq(hexz_archive_open_path(out, NULL, &ar, &err), HEXZ_OK);
 	ck_assert_uint_eq(hexz_archive_manifest_count(ar), 4);
@@ -1804,10 +1819,9 @@ END_TEST
 #define BUDGET MIB
 
 static const char *const shared_cases[] = {
-	"lz4_fixed",      "zstd_fixed",     "zstd_dict_trained", "lz4_variable",
-	"pages_many",     "both_streams",   "encrypted_zstd",    "thin_child",
-	"thin_leaf",      "dir_tree",       "zero_blocks",       "dedup_across",
-	"thin_position_child",
+	"lz4_fixed",	"zstd_fixed",	  "zstd_dict_trained",	 "lz4_variable", "pages_many",
+	"both_streams", "encrypted_zstd", "thin_child",		 "thin_leaf",	 "dir_tree",
+	"zero_blocks",	"dedup_across",	  "thin_position_child",
 };
 #define NARCH (sizeof(shared_cases) / sizeof(shared_cases[0]))
 
@@ -1830,8 +1844,7 @@ struct reader {
 };
 
 static void
-reader_fail(struct reader *r, const char *what, size_t a, uint64_t off, size_t len,
-	    const char *msg)
+reader_fail(struct reader *r, const char *what, size_t a, uint64_t off, size_t len, const char *msg)
 {
 	if (r->failures++ == 0)
 		snprintf(r->first_failure, sizeof(r->first_failure),
@@ -1935,8 +1948,8 @@ START_TEST(test_threads_shared_cache)
 	ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, THREADS + 1), 0);
 	atomic_store(&sh.running, THREADS);
 	for (t = 0; t < THREADS; t++) {
-		readers[t] = (struct reader){ .sh = &sh, .id = (unsigned int)t,
-					      .rounds = scaled(1500) };
+		readers[t] =
+			(struct reader){ .sh = &sh, .id = (unsigned int)t, .rounds = scaled(1500) };
 		ck_assert_int_eq(pthread_create(&readers[t].thread, NULL, reader_main, &readers[t]),
 				 0);
 	}
@@ -1960,8 +1973,8 @@ START_TEST(test_threads_shared_cache)
 		ck_assert_msg(readers[t].failures == 0, "%d failures, first: %s",
 			      readers[t].failures, readers[t].first_failure);
 	}
-	ck_assert_msg(max_bytes <= bound, "cache held %" PRIu64 " bytes, bound %" PRIu64,
-		      max_bytes, bound);
+	ck_assert_msg(max_bytes <= bound, "cache held %" PRIu64 " bytes, bound %" PRIu64, max_bytes,
+		      bound);
 	hexz_cache_get_stats(cache, &stats);
 	ck_assert_uint_eq(stats.budget, BUDGET);
 	ck_assert_uint_gt(stats.misses, 0);
