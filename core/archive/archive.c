@@ -6,13 +6,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include <hexz/archive.h>
 #include <hexz/storage.h>
 
 #include "archive_internal.h"
 #include "block_cache.h"
+#include "checksum.h"
 #include "error_set.h"
 #include "storage/storage_access.h"
 
@@ -47,7 +47,7 @@ decode_stored(void *vctx, const void *stored, size_t len)
 	const struct hexz_archive *ar = ctx->ar;
 	int ret;
 
-	ctx->crc = (uint32_t)crc32_z(0, stored, len);
+	ctx->crc = block_crc32(stored, len);
 	if (ctx->crc != ctx->d->checksum)
 		return HEXZ_ERR_CHECKSUM;
 	if (ar->has_key) {
