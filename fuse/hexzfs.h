@@ -17,6 +17,7 @@
 
 struct node_table;
 struct map_cache;
+struct housekeeper;
 struct contents;
 
 /* What each NAME.hxz is shown as. */
@@ -71,6 +72,7 @@ struct hexzfs {
 	struct map_cache *maps;
 	struct contents *contents; /* the contents view's state, NULL in the raw view */
 	struct fuse_session *se;
+	struct housekeeper *hk; /* while its thread runs, else NULL */
 	struct hexzfs_stats stats;
 	atomic_bool readahead_tuned;
 };

@@ -3,6 +3,7 @@
 #include "housekeeper.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -12,8 +13,23 @@
 #include "map_cache.h"
 #include "node_table.h"
 
-/* How often a pending stop interrupts the loop thread again. */
-#define WAKE_INTERVAL_NS (50 * 1000 * 1000)
+/*
+ * How often a pending stop interrupts the loop thread again: the longest a
+ * stop signal that lands in libfuse's window waits (see housekeeper.h).
+ */
+#define WAKE_INTERVAL_NS (10 * 1000 * 1000)
+
+/*
+ * The queue of invalidation requests (housekeeper_invalidate()): a
+ * real-time signal, queued by the kernel with the node ID as its value.
+ * Sending one costs the reading thread one system call and no lock or
+ * allocation; RLIMIT_SIGPENDING bounds the queue.
+ */
+static int
+inval_signal(void)
+{
+	return SIGRTMIN;
+}
 
 static void
 taken_signals(sigset_t *set)
@@ -23,6 +39,7 @@ taken_signals(sigset_t *set)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, inval_signal());
 }
 
 static void
@@ -67,6 +84,25 @@ activity(struct hexzfs_stats *s)
 	       atomic_load(&s->getattrs) + atomic_load(&s->readdirs) + atomic_load(&s->open_errors);
 }
 
+/*
+ * Drop the kernel's cached pages and attributes of a node whose file
+ * shrank in place. Done here, never by the thread that answered the read:
+ * the kernel waits for the lock of each cached page, and a page can be
+ * locked by a read still queued for the daemon; with a single loop thread
+ * (-s) the thread that sent the invalidation would be the one that must
+ * answer that read. This thread answers no request, so it only waits.
+ */
+static void
+invalidate(struct hexzfs *fs, fuse_ino_t ino)
+{
+	int err = fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+
+	/* ENOENT: the kernel has forgotten the node already, nothing is cached. */
+	if (err && err != -ENOENT && fs->cfg.debug)
+		log_msg(FUSE_LOG_DEBUG, "invalidating node %" PRIu64 ": %s\n", (uint64_t)ino,
+			strerror(-err));
+}
+
 static void
 request_stop(struct housekeeper *hk)
 {
@@ -87,14 +123,20 @@ housekeeper_main(void *arg)
 	taken_signals(&set);
 	while (!atomic_load(&hk->quit)) {
 		struct timespec tick = { 1, 0 };
+		siginfo_t info;
 		uint64_t now;
 		int sig;
 
 		if (atomic_load(&hk->stopping))
 			tick = (struct timespec){ 0, WAKE_INTERVAL_NS };
-		sig = sigtimedwait(&set, NULL, &tick);
+		sig = sigtimedwait(&set, &info, &tick);
 		if (atomic_load(&hk->quit))
 			break;
+		if (sig == inval_signal()) {
+			if (!atomic_load(&hk->stopping))
+				invalidate(fs, (fuse_ino_t)(uintptr_t)info.si_value.sival_ptr);
+			continue;
+		}
 		if (sig == SIGUSR1) {
 			stats_log(&fs->stats, node_table_count(fs->nodes),
 				  map_cache_count(fs->maps));
@@ -137,13 +179,31 @@ housekeeper_start(struct housekeeper *hk, struct hexzfs *fs)
 	atomic_store(&hk->stopping, false);
 	err = pthread_create(&hk->thread, NULL, housekeeper_main, hk);
 	hk->running = err == 0;
+	/* Before the loop starts its threads, which read it. */
+	if (hk->running)
+		fs->hk = hk;
 	return err;
+}
+
+void
+housekeeper_invalidate(struct hexzfs *fs, fuse_ino_t ino)
+{
+	union sigval value = { .sival_ptr = (void *)(uintptr_t)ino };
+
+	/*
+	 * EAGAIN (the queue is full) loses this one: the next read of the
+	 * shrunk version fails and asks again.
+	 */
+	if (fs->hk)
+		pthread_sigqueue(fs->hk->thread, inval_signal(), value);
 }
 
 bool
 housekeeper_stop(struct housekeeper *hk)
 {
 	if (hk->running) {
+		/* The loop has returned: no request thread can queue any more. */
+		hk->fs->hk = NULL;
 		atomic_store(&hk->quit, true);
 		/* Ends its sigtimedwait() at once; the quit flag keeps it from logging. */
 		pthread_kill(hk->thread, SIGUSR1);

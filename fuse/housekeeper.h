@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A background thread for what is not a request: the signals, the counters,
- * the idle timeout, and once a second a sweep of the idle mappings (see
- * map_cache_sweep()).
+ * the idle timeout, once a second a sweep of the idle mappings (see
+ * map_cache_sweep()), and telling the kernel to drop what it cached of a
+ * file that shrank in place (housekeeper_invalidate()).
  *
  * Signals. SIGTERM, SIGINT, SIGHUP and SIGUSR1 are blocked in every thread
  * and taken synchronously here with sigtimedwait(), instead of by
@@ -46,5 +47,13 @@ int housekeeper_start(struct housekeeper *hk, struct hexzfs *fs);
 
 /* End the thread. Returns true if the mount ended because it was asked to. */
 bool housekeeper_stop(struct housekeeper *hk);
+
+/*
+ * Ask the housekeeper to invalidate node `ino` in the kernel (its cached
+ * pages and attributes), soon and from its own thread: safe to call from a
+ * request handler, after its reply. No lock, no allocation; does nothing
+ * if the housekeeper is not running, and may be lost if its queue is full.
+ */
+void housekeeper_invalidate(struct hexzfs *fs, fuse_ino_t ino);
 
 #endif /* HEXZFS_HOUSEKEEPER_H */

@@ -161,6 +161,46 @@ raise_fd_limit(void)
 	}
 }
 
+/*
+ * Builds whose exit checks for leaks (ASan's LeakSanitizer) free the
+ * tables one by one, so that the check covers the code that frees them.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define LEAK_CHECKED_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LEAK_CHECKED_BUILD 1
+#endif
+#endif
+#ifndef LEAK_CHECKED_BUILD
+#define LEAK_CHECKED_BUILD 0
+#endif
+
+/* What leave_tables() leaves to the kernel, reachable for leak checkers. */
+static struct node_table *left_nodes;
+static struct map_cache *left_maps;
+
+/*
+ * Once the mount has ended. Unmapping each cached mapping and closing each
+ * directory node costs a system call apiece, about 20 us (0.2 s for 10,000
+ * mappings, and up to map_cache=16384 are kept idle), and the daemon would
+ * linger after its unmount all that time; the kernel takes down an exiting
+ * process's mappings and descriptors in one pass, several times faster. The
+ * raw view has nothing else in them to finish (nothing is written), so it
+ * leaves them to the kernel. The contents view tears down for real: its
+ * archives share a cache, and its password must be wiped.
+ */
+static void
+leave_tables(struct hexzfs *fs)
+{
+	if (LEAK_CHECKED_BUILD || fs->contents)
+		return;
+	left_nodes = fs->nodes;
+	left_maps = fs->maps;
+	fs->nodes = NULL;
+	fs->maps = NULL;
+}
+
 static int
 serve(struct hexzfs *fs, const struct fuse_cmdline_opts *opts)
 {
@@ -278,6 +318,7 @@ main(int argc, char *argv[])
 	ret = housekeeper_stop(&hk) || served >= 0 || served == -ECONNABORTED ? 0 : 1;
 	if (fs.cfg.debug)
 		stats_log(&fs.stats, node_table_count(fs.nodes), map_cache_count(fs.maps));
+	leave_tables(&fs);
 out_unmount:
 	fuse_session_unmount(fs.se);
 out_session:

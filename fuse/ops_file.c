@@ -4,24 +4,35 @@
  *
  * open resolves the node's name afresh, checks it is still the file the
  * kernel looked up, and takes a reference on the shared mapping of that
- * version; the handle (fi->fh) is the mapping itself. read checks the
- * file's current size (one statx) and replies straight from the mapping
+ * version; the handle (fi->fh) is the mapping itself. read checks that the
+ * file has not shrunk (one statx) and replies straight from the mapping
  * with fuse_reply_data(): the kernel copies the bytes out of the page cache
  * into the reader's buffer, with no copy, no allocation and no lock in the
- * daemon. If the file was truncated under
- * the mapping, that copy fails inside the kernel, which then fails the
+ * daemon.
+ *
+ * A file truncated in place under its mapping. Its version is damaged:
+ * every read of it fails with EIO, never a short read, which the kernel
+ * would pad with zeros and keep in its page cache as content. A truncation
+ * that lands while a reply is being copied makes that copy fault inside
+ * the kernel past the page holding the new end, and the kernel fails the
  * read with EIO: the daemon never touches the vanished pages itself, so it
- * cannot die of SIGBUS.
+ * cannot die of SIGBUS. Only a reply whose last page holds the new end is
+ * copied whole, zeros after the end included; the check after each reply
+ * catches it. Whenever a shrink is seen, the housekeeper has the kernel
+ * drop the node's cached pages and attributes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "bdi.h"
 #include "entry.h"
 #include "errno_map.h"
+#include "housekeeper.h"
 #include "log.h"
 #include "map_cache.h"
 #include "node_table.h"
@@ -166,34 +177,41 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /*
- * How much of a mapping of `mapped` bytes may be served. A file truncated
- * in place keeps its mapping's length, and the tail of the page that holds
- * its new end reads as zeros that were never in the file: clip to the
- * current size. One statx() per read; a name that now leads elsewhere
- * means the mapped inode was replaced, not shrunk, and is served whole.
+ * Whether the file behind node `n`, mapped with `mapped` bytes, is now
+ * shorter: one statx() of its name, asking only for what is compared. A
+ * name that now leads to another file means the mapped one was replaced,
+ * not shrunk: the mapping still holds its version whole.
  */
-static uint64_t
-servable_length(const struct node *n, uint64_t mapped)
+static bool
+shrunk_in_place(const struct node *n, uint64_t mapped)
 {
-	struct stat st;
+	struct statx sx;
 
-	if (ops_stat_source(n, &st, NULL) != 0 || st.st_ino != n->ino || st.st_dev != n->dev ||
-	    (uint64_t)st.st_size >= mapped)
-		return mapped;
-	return (uint64_t)st.st_size;
+	return statx(n->parent->fd, n->name, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW,
+		     STATX_INO | STATX_SIZE, &sx) == 0 &&
+	       sx.stx_ino == n->ino && makedev(sx.stx_dev_major, sx.stx_dev_minor) == n->dev &&
+	       sx.stx_size < mapped;
 }
 
 void
 ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
+	const struct node *n = node_table_get(fs->nodes, ino);
 	const struct hexz_storage *st = map_of(fi)->storage;
-	uint64_t len = servable_length(node_table_get(fs->nodes, ino), hexz_storage_len(st));
+	uint64_t len = hexz_storage_len(st);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(0);
 	const void *data;
 	int ret;
 
 	STAT_ADD(&fs->stats, reads, 1);
+	if (shrunk_in_place(n, len)) {
+		STAT_ADD(&fs->stats, read_errors, 1);
+		fuse_reply_err(req, EIO);
+		/* Only after the reply: see housekeeper_invalidate(). */
+		housekeeper_invalidate(fs, ino);
+		return;
+	}
 	/* At or past the end: nothing left, a zero-length reply. */
 	if (off < 0 || (uint64_t)off >= len) {
 		fuse_reply_buf(req, NULL, 0);
@@ -209,10 +227,24 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	}
 	buf.buf[0].size = size;
 	buf.buf[0].mem = (void *)(uintptr_t)data;
-	if (fuse_reply_data(req, &buf, FUSE_BUF_NO_SPLICE) < 0)
+	ret = fuse_reply_data(req, &buf, FUSE_BUF_NO_SPLICE);
+	if (ret == -EFAULT) {
+		/* The copy faulted: truncated meanwhile; the kernel failed the read. */
 		STAT_ADD(&fs->stats, read_errors, 1);
-	else
-		STAT_ADD(&fs->stats, bytes_read, size);
+		housekeeper_invalidate(fs, ino);
+		return;
+	}
+	if (ret < 0) {
+		STAT_ADD(&fs->stats, read_errors, 1);
+		return;
+	}
+	STAT_ADD(&fs->stats, bytes_read, size);
+	/*
+	 * A truncation that landed during the copy leaves the zeros after the
+	 * new end in the pages just sent, now in the kernel's page cache.
+	 */
+	if (shrunk_in_place(n, len))
+		housekeeper_invalidate(fs, ino);
 }
 
 /*

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The life of a mount: unmounting with fusermount3 or umount, SIGTERM and
 # SIGINT (foreground and background, absolute and relative paths, with a
-# file open), SIGUSR1 counters, idle_timeout, mounting again.
+# file open), SIGUSR1 counters, idle_timeout, the daemon gone at once
+# after an unmount, mounting again.
 set -euo pipefail
 # shellcheck source=tests/mount/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -175,6 +176,82 @@ exec {held}<&-
 EXIT_DEADLINE=15
 check_stopped "idle_timeout=1, once idle" "$MNT" "$DAEMON_PID" "$DAEMON_LOG"
 EXIT_DEADLINE=10
+
+# ------------------------------------------- gone at once after unmount
+
+# Scripts unmount and then wait for, check or restart the daemon: it must
+# be gone within GONE_LIMIT_MS of the start of `fusermount3 -u` (it takes a
+# few ms), with status 0, whatever the mode, idle or holding many cached
+# mappings. Polled every 2 ms with shell builtins only, so the figure is
+# the daemon's, not the poll's.
+GONE_LIMIT_MS=500
+
+# True while PID exists and is not a zombie (no process forked).
+alive_now() { # PID
+	local stat
+	{ read -r stat </proc/"$1"/stat; } 2>/dev/null || return 1
+	stat=${stat##*) }
+	[ "${stat:0:1}" != Z ]
+}
+
+check_gone_after_unmount() { # LABEL MOUNTPOINT PID CHILD(1: ours, status known)
+	local label=$1 mnt=$2 pid=$3 child=$4 t0 ms rc=0 out
+	t0=${EPOCHREALTIME/./}
+	out=$(fusermount3 -u "$mnt" 2>&1) || { fail "[$label] fusermount3 -u" "$out"; return 0; }
+	while alive_now "$pid"; do
+		[ $((${EPOCHREALTIME/./} - t0)) -lt 10000000 ] || break
+		sleep 0.002
+	done
+	ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	if alive_now "$pid"; then
+		fail "[$label] the daemon is gone after fusermount3 -u" "still running after ${ms} ms"
+		dump_stacks "$pid"
+		kill -KILL "$pid" 2>/dev/null || true
+		return 0
+	fi
+	echo "# [$label] daemon gone ${ms} ms after the start of fusermount3 -u"
+	check_le "[$label] the daemon is gone within ${GONE_LIMIT_MS} ms of fusermount3 -u" \
+		"$ms" "$GONE_LIMIT_MS"
+	if [ "$child" -eq 1 ]; then
+		wait "$pid" || rc=$?
+		check_eq "[$label] the daemon exits with status 0" 0 "$rc"
+	fi
+}
+
+mount_fg "$SRC" "$MNT"
+cat "$MNT/a.hxz" "$MNT/big.hxz" >/dev/null
+sleep 1.2 # a housekeeper round passes: it sleeps in its one-second wait
+check_gone_after_unmount "-f, idle" "$MNT" "$DAEMON_PID" 1
+
+mount_fg "$SRC" "$MNT" -s
+cat "$MNT/a.hxz" "$MNT/big.hxz" >/dev/null
+sleep 1.2
+check_gone_after_unmount "-f -s, idle" "$MNT" "$DAEMON_PID" 1
+
+mount_bg "$WORK" "$MNT" "$SRC" "$MNT"
+cat "$MNT/a.hxz" "$MNT/big.hxz" >/dev/null
+sleep 1.2
+check_gone_after_unmount "background, idle" "$MNT" "$BG_PID" 0
+
+# Holding many cached mappings (each file read once and closed) and
+# directory nodes, in each mode.
+MANY=$WORK/many
+mkdir -p "$MANY/sub"
+for i in $(seq 1 2000); do
+	printf '%s\n' "$i" >"$MANY/sub/f$i.hxz"
+done
+for mode in -f -s bg; do
+	if [ "$mode" = bg ]; then
+		# mount_bg finds its daemon by the snapshot directory it holds.
+		SRC=$MANY mount_bg "$WORK" "$MNT" "$MANY" "$MNT"
+		pid=$BG_PID child=0
+	else
+		mount_fg "$MANY" "$MNT" ${mode#-f}
+		pid=$DAEMON_PID child=1
+	fi
+	cat "$MNT"/sub/*.hxz >/dev/null
+	check_gone_after_unmount "$mode, 2000 cached mappings" "$MNT" "$pid" "$child"
+done
 
 # ---------------------------------------------------------- mount again
 
