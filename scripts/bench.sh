@@ -13,7 +13,11 @@
 #                   page cache kept across opens);
 #   squashfuse_ll   over an uncompressed squashfs image of the same data
 #                   (mksquashfs -noI -noD -noF -noX);
-# and a micro-benchmark of libhexz: read_exact against memcpy.
+# and a micro-benchmark of libhexz: read_exact against memcpy. Then, unless
+# told otherwise (--suite), scripts/bench_contents.sh: the contents view
+# (hexz archives) against squashfuse_ll, the kernel's squashfs and EROFS,
+# and the raw view (see that script and doc/bench/README.md). Both share
+# their helpers through scripts/bench_lib.sh.
 #
 # Method (the same for every peer):
 #   * Each round mounts the three FUSE peers afresh and runs every workload
@@ -35,10 +39,14 @@
 #   * Memory: RssAnon of each daemon, read from /proc/PID/status at the end
 #     of each round, after that mount served every workload.
 #
-# Usage: scripts/bench.sh [--quick] [--no-install] [--no-publish]
+# Usage: scripts/bench.sh [--quick] [--no-install] [--no-publish] [--suite S]
 #   --quick       smoke test: small data, one round, nothing published
+#                 (BENCH_QUICK=1 does the same)
 #   --no-install  never call apt-get (fail if a tool is missing)
 #   --no-publish  leave doc/bench/ alone
+#   --suite S     raw: this script's benchmark only; contents: only
+#                 scripts/bench_contents.sh (same options); all (default):
+#                 both, one after the other
 #
 # Environment (defaults in brackets; --quick lowers them):
 #   BENCH_ROUNDS [7]           rounds of every workload on every peer
@@ -55,10 +63,12 @@
 #   BENCH_HEXZFS_ARGS []       extra hexzfs arguments, e.g. "-s" or
 #                              "-o readahead_kb=128"
 # With BENCH_HEXZFS_BIN or BENCH_HEXZFS_ARGS set nothing is published.
+# scripts/bench_contents.sh --help lists the BENCH_CONTENTS_* variables.
 #
 # Results: bench-results/<date>/ (raw.tsv, results.tsv, results.txt,
-# results.md, core.tsv, chart.png, bench.log, daemon logs), and, unless
-# --quick or --no-publish, a copy in doc/bench/ for the README.
+# results.md, core.tsv, chart.png, bench.log, daemon logs; contents/ for
+# the contents view), and, unless --quick or --no-publish, a copy in
+# doc/bench/ for the README.
 set -euo pipefail
 export LC_ALL=C
 
@@ -68,10 +78,16 @@ readonly WORKLOADS=(seq_cold seq_warm rand_1 rand_4 ls_l stat_all cat_all rss_an
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
+BENCH_NAME=bench.sh
+# shellcheck source=scripts/bench_lib.sh
+. "$REPO/scripts/bench_lib.sh"
 
 QUICK=0
+[[ ${BENCH_QUICK:-0} == 1 ]] && QUICK=1
 INSTALL=1
 PUBLISH=1
+SUITE=all
+FORWARD=()
 
 usage() {
 	sed -n '/^# Usage:/,/^# Results:/{/^# Results:/d; s/^# \{0,1\}//; p}' "${BASH_SOURCE[0]}"
@@ -79,9 +95,24 @@ usage() {
 
 while (($#)); do
 	case "$1" in
-	--quick) QUICK=1 ;;
-	--no-install) INSTALL=0 ;;
-	--no-publish) PUBLISH=0 ;;
+	--quick)
+		QUICK=1
+		FORWARD+=("$1")
+		;;
+	--no-install)
+		INSTALL=0
+		FORWARD+=("$1")
+		;;
+	--no-publish)
+		PUBLISH=0
+		FORWARD+=("$1")
+		;;
+	--suite)
+		(($# >= 2)) || { echo "bench.sh: --suite needs raw, contents or all" >&2; exit 2; }
+		SUITE=$2
+		shift
+		;;
+	--suite=*) SUITE=${1#--suite=} ;;
 	-h | --help)
 		usage
 		exit 0
@@ -94,6 +125,15 @@ while (($#)); do
 	esac
 	shift
 done
+
+case "$SUITE" in
+raw | all) ;;
+contents) exec "$REPO/scripts/bench_contents.sh" "${FORWARD[@]}" ;;
+*)
+	echo "bench.sh: --suite must be raw, contents or all, not '$SUITE'" >&2
+	exit 2
+	;;
+esac
 
 if ((QUICK)); then
 	PUBLISH=0
@@ -139,16 +179,6 @@ LOG="$OUT/bench.log"
 readonly LOG
 : >"$LOG"
 
-log() {
-	printf '%s\n' "$*" | tee -a "$LOG"
-}
-
-# Also to stderr: die may run inside a command substitution.
-die() {
-	printf 'bench.sh: error: %s\n' "$*" | tee -a "$LOG" >&2
-	exit 1
-}
-
 # ---------------------------------------------------------------------------
 # Tools
 # ---------------------------------------------------------------------------
@@ -160,42 +190,6 @@ readonly NEEDED=(
 	gnuplot:gnuplot-nox fincore:util-linux fusermount3:fuse3
 	meson:meson ninja:ninja-build cc:gcc pkg-config:pkg-config
 )
-
-install_tools() {
-	local item cmd missing=()
-
-	for item in "${NEEDED[@]}"; do
-		cmd=${item%%:*}
-		command -v "$cmd" >/dev/null 2>&1 || missing+=("${item#*:}")
-	done
-	pkg-config --exists fuse3 2>/dev/null || missing+=(libfuse3-dev)
-	((${#missing[@]})) || return 0
-	if ((!INSTALL)); then
-		die "missing packages: ${missing[*]} (run without --no-install, as root)"
-	fi
-	if ((EUID != 0)); then
-		die "missing packages: ${missing[*]}; run as root or install them"
-	fi
-	log "installing: ${missing[*]}"
-	apt-get update -qq >>"$LOG" 2>&1
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >>"$LOG" 2>&1 || die "apt-get install failed (see $LOG)"
-}
-
-build_release() {
-	log "building hexzfs (release) in $BUILD_DIR"
-	if [[ -f $BUILD_DIR/build.ninja ]]; then
-		meson configure "$BUILD_DIR" -Dbuildtype=release -Dtests=false >>"$LOG" 2>&1
-	else
-		meson setup "$BUILD_DIR" "$REPO" -Dbuildtype=release -Dtests=false >>"$LOG" 2>&1
-	fi
-	meson compile -C "$BUILD_DIR" >>"$LOG" 2>&1 || die "build failed (see $LOG)"
-	HEXZFS=${HEXZFS_BIN:-$BUILD_DIR/fuse/hexzfs}
-	DROPCACHE="$BUILD_DIR/bench/dropcache"
-	CORE_BENCH="$BUILD_DIR/bench/core_bench"
-	readonly HEXZFS DROPCACHE CORE_BENCH
-	[[ -x $HEXZFS && -x $DROPCACHE && -x $CORE_BENCH ]] || die "build produced no binaries"
-}
 
 # ---------------------------------------------------------------------------
 # Work directory, mounts, cleanup
@@ -267,10 +261,6 @@ mount_peer() {
 	die "$peer did not mount on $mnt (see $dlog)"
 }
 
-# Bytes of `file` in the page cache.
-resident() {
-	fincore --bytes --noheadings --output RES "$1"
-}
 
 # ---------------------------------------------------------------------------
 # Data
@@ -327,20 +317,10 @@ drop_mount_cache() {
 	fi
 }
 
-usec_now() {
-	local t=$EPOCHREALTIME
-	echo "${t/./}"
-}
 
 # dd with 1 MiB blocks; MB/s (10^6 bytes per second) from dd's own timing.
 seq_read() {
-	local file=$1 line
-
-	line=$(dd if="$file" of=/dev/null bs=1M 2>&1 >/dev/null | tail -n 1)
-	awk -v want="$SIZE_BYTES" '{
-		if ($1 != want) { print "short read: " $0 > "/dev/stderr"; exit 1 }
-		printf "%.1f\n", $1 / $(NF - 3) / 1e6
-	}' <<<"$line"
+	dd_read "$1" "$SIZE_BYTES"
 }
 
 w_seq_cold() {
@@ -373,15 +353,6 @@ rand_read() {
 w_rand_1() { rand_read "$1" "$2/big.hxz" 1; }
 w_rand_4() { rand_read "$1" "$2/big.hxz" 4; }
 
-# Seconds for a command line, to the microsecond.
-timed() {
-	local t0 t1
-
-	t0=$(usec_now)
-	"$@"
-	t1=$(usec_now)
-	awk -v us=$((t1 - t0)) 'BEGIN { printf "%.4f\n", us / 1e6 }'
-}
 
 do_ls() { ls -l "$1/ls" >/dev/null; }
 do_stat() { (cd "$1/stat" && xargs -0 stat --format=%s -- <"$WORK/stat.names" >/dev/null); }
@@ -475,16 +446,7 @@ run_core_bench() {
 # ---------------------------------------------------------------------------
 
 machine_description() {
-	local cpu virt os
-
-	cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
-	virt=$(lscpu | sed -n 's/^Hypervisor vendor: *//p' | head -n 1)
-	os=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)
-	echo "date:        $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "cpu:         $cpu, $(nproc) cores${virt:+ (virtual machine, $virt)}"
-	echo "memory:      $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-	echo "kernel:      $(uname -sr)"
-	echo "os:          $os"
+	machine_common
 	echo "source fs:   $(findmnt -no FSTYPE -T "$TMPBASE") (sources kept in the page cache)"
 	if [[ -n $HEXZFS_BIN || ${#HEXZFS_ARGS[@]} -gt 0 ]]; then
 		echo "hexzfs:      $HEXZFS ${HEXZFS_ARGS[*]} (custom: not the release build of this tree)"
@@ -499,18 +461,8 @@ machine_description() {
 # results.tsv: workload unit then, per peer, median min max; then the
 # ratios of hexzfs to each peer, oriented so that > 1 means hexzfs is better.
 summarize() {
-	sort -t $'\t' -k2,2 -k3,3 -k4,4g <(tail -n +2 "$OUT/raw.tsv") | awk -F'\t' '
-		function flush() {
-			if (n == 0) return
-			med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-			printf "%s\t%s\t%s\t%g\t%g\t%g\n", key_w, key_p, unit, med, v[1], v[n]
-			n = 0
-		}
-		{
-			if ($2 != key_w || $3 != key_p) { flush(); key_w = $2; key_p = $3; unit = $5 }
-			v[++n] = $4
-		}
-		END { flush() }' >"$OUT/medians.tsv"
+	# workload peer unit median min max
+	medians 2 "$OUT/raw.tsv" "$OUT/medians.tsv"
 
 	{
 		printf 'workload\tunit'
@@ -561,14 +513,6 @@ core_ratio() {
 	awk -F'\t' -v s="$1" -v set="$2" '$1 == s && $2 == set { print $5 }' "$OUT/core.tsv"
 }
 
-# One verdict line: name, ratio, threshold, strict (1: must exceed).
-verdict() {
-	awk -v name="$1" -v r="$2" -v t="$3" -v strict="$4" 'BEGIN {
-		if (r == "" || r == "-") { printf "  %-58s %8s  %s\n", name, "-", "n/a"; exit }
-		ok = strict ? (r > t) : (r >= t)
-		printf "  %-58s %8.2f  %s\n", name, r, ok ? "met" : "MISSED"
-	}'
-}
 
 report() {
 	local w p h fmt rss
@@ -682,11 +626,13 @@ publish() {
 # ---------------------------------------------------------------------------
 
 main() {
-	local started p
+	local started p extra
 
 	started=$(date +%s)
 	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-	install_tools
+	extra=()
+	pkg-config --exists fuse3 2>/dev/null || extra+=(libfuse3-dev)
+	install_tools "${extra[@]}"
 	build_release
 	WORK=$(mktemp -d "$TMPBASE/hexzfs-bench.XXXXXX")
 	SRC="$WORK/src"
@@ -708,6 +654,13 @@ main() {
 	cat "$OUT/results.txt"
 	((PUBLISH)) && publish
 	log "results in $OUT ($(($(date +%s) - started)) s)"
+	if [[ $SUITE == all ]]; then
+		# Free the raw view's data (and its page cache) first.
+		rm -rf --one-file-system "$WORK"
+		WORK=""
+		log "the contents view: scripts/bench_contents.sh ${FORWARD[*]}"
+		BENCH_OUT="$OUT/contents" "$REPO/scripts/bench_contents.sh" "${FORWARD[@]}"
+	fi
 }
 
 main
