@@ -996,9 +996,17 @@ worker_main(void *arg)
 	struct cache_request r;
 	sigset_t all;
 
-	/* Inherited from hexz_cache_create() already; kept for clarity. */
+	/*
+	 * Process signals go to other threads, but not the synchronous ones:
+	 * a blocked SIGBUS from a truncated mapping makes the kernel reset
+	 * its handler and kill the process, past the fault guard.
+	 */
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
 
 	pthread_mutex_lock(&c->qlock);
 	while (!c->stopping) {
