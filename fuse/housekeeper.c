@@ -90,7 +90,11 @@ activity(struct hexzfs_stats *s)
  * the kernel waits for the lock of each cached page, and a page can be
  * locked by a read still queued for the daemon; with a single loop thread
  * (-s) the thread that sent the invalidation would be the one that must
- * answer that read. This thread answers no request, so it only waits.
+ * answer that read. This thread answers no request, so it only waits for
+ * the loop to answer. And the loop always does: this thread is the one
+ * that requests a stop (signals, idle timeout), never while invalidating,
+ * and takes no invalidation after it; an unmount ends the connection,
+ * which fails every pending read and so releases its pages.
  */
 static void
 invalidate(struct hexzfs *fs, fuse_ino_t ino)

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -177,35 +178,64 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /*
- * Whether the file behind node `n`, mapped with `mapped` bytes, is now
- * shorter: one statx() of its name, asking only for what is compared. A
- * name that now leads to another file means the mapped one was replaced,
- * not shrunk: the mapping still holds its version whole.
+ * Where a read finds its file again, copied out of the node: once the
+ * reply is sent, the reader may close, and the kernel forget the node
+ * (freeing it, and in turn maybe its parent, whose descriptor may then be
+ * closed and its number reused). A copy on the stack costs no allocation
+ * and no lock; a stale descriptor can only make the check fail or find
+ * another file, which the inode number tells apart.
+ */
+struct source_ref {
+	int dirfd;
+	int flags;
+	dev_t dev;
+	ino_t ino;
+	char name[NAME_MAX + 1];
+};
+
+static void
+source_ref_of(const struct node *n, struct source_ref *src)
+{
+	size_t len = strnlen(n->name, NAME_MAX); /* a directory entry's name */
+
+	src->dirfd = n->parent->fd;
+	src->flags = n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW;
+	src->dev = n->dev;
+	src->ino = n->ino;
+	memcpy(src->name, n->name, len);
+	src->name[len] = '\0';
+}
+
+/*
+ * Whether the file, mapped with `mapped` bytes, is now shorter: one
+ * statx() of its name, asking only for what is compared. A name that now
+ * leads to another file means the mapped one was replaced, not shrunk:
+ * the mapping still holds its version whole.
  */
 static bool
-shrunk_in_place(const struct node *n, uint64_t mapped)
+shrunk_in_place(const struct source_ref *src, uint64_t mapped)
 {
 	struct statx sx;
 
-	return statx(n->parent->fd, n->name, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW,
-		     STATX_INO | STATX_SIZE, &sx) == 0 &&
-	       sx.stx_ino == n->ino && makedev(sx.stx_dev_major, sx.stx_dev_minor) == n->dev &&
-	       sx.stx_size < mapped;
+	return statx(src->dirfd, src->name, src->flags, STATX_INO | STATX_SIZE, &sx) == 0 &&
+	       sx.stx_ino == src->ino &&
+	       makedev(sx.stx_dev_major, sx.stx_dev_minor) == src->dev && sx.stx_size < mapped;
 }
 
 void
 ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
-	const struct node *n = node_table_get(fs->nodes, ino);
 	const struct hexz_storage *st = map_of(fi)->storage;
 	uint64_t len = hexz_storage_len(st);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(0);
+	struct source_ref src;
 	const void *data;
 	int ret;
 
 	STAT_ADD(&fs->stats, reads, 1);
-	if (shrunk_in_place(n, len)) {
+	source_ref_of(node_table_get(fs->nodes, ino), &src);
+	if (shrunk_in_place(&src, len)) {
 		STAT_ADD(&fs->stats, read_errors, 1);
 		fuse_reply_err(req, EIO);
 		/* Only after the reply: see housekeeper_invalidate(). */
@@ -242,8 +272,10 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	/*
 	 * A truncation that landed during the copy leaves the zeros after the
 	 * new end in the pages just sent, now in the kernel's page cache.
+	 * Neither the node nor the handle may be touched any more (see
+	 * struct source_ref); the node ID is only a number for the kernel.
 	 */
-	if (shrunk_in_place(n, len))
+	if (shrunk_in_place(&src, len))
 		housekeeper_invalidate(fs, ino);
 }
 
