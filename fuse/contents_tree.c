@@ -152,8 +152,11 @@ lay_out(struct builder *b, const struct hexz_archive_info *info, struct contents
 			n->mode = d->entry->mode;
 			n->mtime = d->entry->mtime;
 		}
-		qsort_r(d->children, d->child_count, sizeof(*d->children), compare_names,
-			b->drafts);
+		/* A file or an empty directory has no children array (NULL),
+		 * which qsort_r() must not be given even for zero elements. */
+		if (d->child_count > 1)
+			qsort_r(d->children, d->child_count, sizeof(*d->children), compare_names,
+				b->drafts);
 		n->first_child = tail;
 		n->child_count = d->child_count;
 		for (i = 0; i < d->child_count; i++) {

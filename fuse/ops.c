@@ -30,11 +30,24 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	daemon_ready(fs);
 }
 
+/*
+ * The session is over (fuse_session_destroy(), before main() frees the
+ * tables): handles the kernel never released, because the session ended
+ * while files or directories were open, are freed here.
+ */
+static void
+ops_destroy(void *userdata)
+{
+	ops_dir_release_all();
+	contents_release_all(userdata);
+}
+
 void
 ops_fill(struct fuse_lowlevel_ops *ops, enum view view)
 {
 	memset(ops, 0, sizeof(*ops));
 	ops->init = ops_init;
+	ops->destroy = ops_destroy;
 	ops->lookup = ops_lookup;
 	ops->forget = ops_forget;
 	ops->forget_multi = ops_forget_multi;

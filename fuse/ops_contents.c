@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,7 +52,41 @@ struct contents_handle {
 	/* Sequential detection; racy updates only cost a wasted or missed prefetch. */
 	_Atomic uint64_t next_offset;
 	_Atomic uint64_t ahead_to;
+	struct contents_handle *prev, *next; /* in open_handles */
 };
+
+/*
+ * Every handle not yet released. A session that ends with files still
+ * open (SIGTERM, an unmount under readers) gets no release for them:
+ * contents_release_all() frees what is left, so that nothing leaks.
+ */
+static pthread_mutex_t open_handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct contents_handle *open_handles;
+
+static void
+handle_link(struct contents_handle *h)
+{
+	pthread_mutex_lock(&open_handles_lock);
+	h->prev = NULL;
+	h->next = open_handles;
+	if (open_handles)
+		open_handles->prev = h;
+	open_handles = h;
+	pthread_mutex_unlock(&open_handles_lock);
+}
+
+static void
+handle_unlink(struct contents_handle *h)
+{
+	pthread_mutex_lock(&open_handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		open_handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&open_handles_lock);
+}
 
 static struct archive_version *
 version_of(const struct node *n)
@@ -299,9 +334,11 @@ contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)h;
 	STAT_ADD(&fs->stats, opens, 1);
 	STAT_ADD(&fs->stats, open_files, 1);
+	handle_link(h);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: no release will come. */
 		STAT_ADD(&fs->stats, open_files, -1);
+		handle_unlink(h);
 		map_cache_release(fs->maps, h->map, true);
 		free(h);
 	}
@@ -370,6 +407,14 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		size = (size_t)(h->size - (uint64_t)off);
 	ret = hexz_archive_pin(h->archive, h->stream, h->base + (uint64_t)off, size, iov, refs,
 			       PIN_MAX, &count, &covered, &err);
+	/*
+	 * Read ahead before replying, never after: once the reply is sent the
+	 * reader may close the file, and the release, on another thread,
+	 * frees the handle (a use after free found by the hostile-archive
+	 * test under ASan).
+	 */
+	if (ret == HEXZ_OK)
+		read_ahead(h, (uint64_t)off, (uint64_t)off + size, size);
 	if (ret == HEXZ_OK && covered < size) {
 		hexz_block_unpin(refs, count);
 		ret = reply_copied(req, h, (uint64_t)off, size, &err);
@@ -384,7 +429,6 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		return;
 	}
 	STAT_ADD(&fs->stats, bytes_read, size);
-	read_ahead(h, (uint64_t)off, (uint64_t)off + size, size);
 }
 
 void
@@ -394,8 +438,23 @@ contents_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct contents_handle *h = handle_of(fi);
 
 	(void)ino;
+	handle_unlink(h);
 	map_cache_release(fs->maps, h->map, true);
 	free(h);
 	STAT_ADD(&fs->stats, open_files, -1);
 	fuse_reply_err(req, 0);
+}
+
+void
+contents_release_all(struct hexzfs *fs)
+{
+	struct contents_handle *h;
+
+	pthread_mutex_lock(&open_handles_lock);
+	while ((h = open_handles) != NULL) {
+		open_handles = h->next;
+		map_cache_release(fs->maps, h->map, false);
+		free(h);
+	}
+	pthread_mutex_unlock(&open_handles_lock);
 }

@@ -41,4 +41,7 @@ void contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi);
 void contents_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
+/* Free the handles the session ended without releasing (from ops' destroy). */
+void contents_release_all(struct hexzfs *fs);
+
 #endif /* HEXZFS_OPS_CONTENTS_H */

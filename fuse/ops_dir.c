@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,14 +32,53 @@ struct dir_listing {
 	char *names;
 	size_t names_len, names_cap;
 	bool served;
+	struct dir_listing *prev, *next; /* in open_listings */
 };
+
+/*
+ * Every listing not yet released: a session that ends with directories
+ * still open gets no releasedir for them; ops_dir_release_all() frees
+ * what is left, so that nothing leaks.
+ */
+static pthread_mutex_t open_listings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dir_listing *open_listings;
+
+static void
+listing_link(struct dir_listing *l)
+{
+	pthread_mutex_lock(&open_listings_lock);
+	l->prev = NULL;
+	l->next = open_listings;
+	if (open_listings)
+		open_listings->prev = l;
+	open_listings = l;
+	pthread_mutex_unlock(&open_listings_lock);
+}
+
+static void
+listing_unlink(struct dir_listing *l)
+{
+	pthread_mutex_lock(&open_listings_lock);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		open_listings = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	pthread_mutex_unlock(&open_listings_lock);
+}
 
 static void
 listing_clear(struct dir_listing *l)
 {
 	free(l->entries);
 	free(l->names);
-	memset(l, 0, sizeof(*l));
+	/* Everything but the links: a listing is cleared while it is open. */
+	l->entries = NULL;
+	l->count = l->cap = 0;
+	l->names = NULL;
+	l->names_len = l->names_cap = 0;
+	l->served = false;
 }
 
 static int
@@ -209,8 +249,10 @@ ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)l;
+	listing_link(l);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: nobody will release this. */
+		listing_unlink(l);
 		listing_clear(l);
 		free(l);
 	}
@@ -222,9 +264,24 @@ ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dir_listing *l = listing_of(fi);
 
 	(void)ino;
+	listing_unlink(l);
 	listing_clear(l);
 	free(l);
 	fuse_reply_err(req, 0);
+}
+
+void
+ops_dir_release_all(void)
+{
+	struct dir_listing *l;
+
+	pthread_mutex_lock(&open_listings_lock);
+	while ((l = open_listings) != NULL) {
+		open_listings = l->next;
+		listing_clear(l);
+		free(l);
+	}
+	pthread_mutex_unlock(&open_listings_lock);
 }
 
 /* Fill one reply of at most `size` bytes from offset `off`; plus: readdirplus. */

@@ -290,7 +290,11 @@ build_map(struct hexz_archive *ar)
 		map->count = 0;
 		return map;
 	}
-	qsort(map->entries, map->count, sizeof(*map->entries), compare_entries);
+	/* A chain that stores no block has no entries array (NULL), which
+	 * qsort() must not be given even for zero elements (found by
+	 * fuzz_contents). */
+	if (map->count > 1)
+		qsort(map->entries, map->count, sizeof(*map->entries), compare_entries);
 	return map;
 }
 
