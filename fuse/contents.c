@@ -382,3 +382,21 @@ contents_log_read_error(struct hexzfs *fs, struct archive_version *v, const stru
 	if (fresh)
 		log_msg(FUSE_LOG_ERR, "read error: %s\n", err->message);
 }
+
+void
+contents_log_stats(const struct hexzfs *fs)
+{
+	struct hexz_cache_stats cs;
+
+	if (!fs->contents || !fs->contents->cache)
+		return;
+	hexz_cache_get_stats(fs->contents->cache, &cs);
+	log_msg(FUSE_LOG_INFO,
+		"block cache: hits=%llu misses=%llu waits=%llu prefetches=%llu evictions=%llu "
+		"failures=%llu blocks=%llu bytes=%llu budget=%llu\n",
+		(unsigned long long)cs.hits, (unsigned long long)cs.misses,
+		(unsigned long long)cs.waits, (unsigned long long)cs.prefetches,
+		(unsigned long long)cs.evictions, (unsigned long long)cs.failures,
+		(unsigned long long)cs.blocks, (unsigned long long)cs.bytes,
+		(unsigned long long)cs.budget);
+}

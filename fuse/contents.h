@@ -76,4 +76,7 @@ void contents_version_free(struct archive_version *v);
 void contents_log_read_error(struct hexzfs *fs, struct archive_version *v,
 			     const struct hexz_error *err);
 
+/* Log the block cache's counters (with the daemon's, on SIGUSR1); nothing in the raw view. */
+void contents_log_stats(const struct hexzfs *fs);
+
 #endif /* HEXZFS_CONTENTS_H */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "contents.h"
 #include "log.h"
 #include "map_cache.h"
 #include "node_table.h"
@@ -144,6 +145,7 @@ housekeeper_main(void *arg)
 		if (sig == SIGUSR1) {
 			stats_log(&fs->stats, node_table_count(fs->nodes),
 				  map_cache_count(fs->maps));
+			contents_log_stats(fs);
 			continue;
 		}
 		if (sig > 0) {

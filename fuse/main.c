@@ -316,8 +316,10 @@ main(int argc, char *argv[])
 	 * is the unmount completing, not an error.
 	 */
 	ret = housekeeper_stop(&hk) || served >= 0 || served == -ECONNABORTED ? 0 : 1;
-	if (fs.cfg.debug)
+	if (fs.cfg.debug) {
 		stats_log(&fs.stats, node_table_count(fs.nodes), map_cache_count(fs.maps));
+		contents_log_stats(&fs);
+	}
 	leave_tables(&fs);
 out_unmount:
 	fuse_session_unmount(fs.se);
