@@ -28,7 +28,7 @@
  * entries of at most ENTRY_CAP bytes each. A block may still be up to
  * HEXZ_MAX_BLOCK_LEN (16 MiB) long and is decoded whole.
  *
- * PBKDF2: the library accepts up to CRYPTO_MAX_ITERATIONS (10 million)
+ * PBKDF2: the library accepts up to CRYPTO_MAX_ITERATIONS (4 million)
  * iterations, seconds of work per open under the sanitizers. An input
  * whose header (decoded here by header_iterations(), enough of it to reach
  * the encryption field) asks for more than MAX_FUZZ_ITERATIONS is opened
