@@ -13,6 +13,7 @@
 #include "log.h"
 #include "map_cache.h"
 #include "node_table.h"
+#include "ops_contents.h"
 
 /*
  * How often a pending stop interrupts the loop thread again: the longest a
@@ -160,6 +161,8 @@ housekeeper_main(void *arg)
 			continue;
 		}
 		map_cache_sweep(fs->maps);
+		if (fs->contents)
+			contents_sweep(fs);
 		if (fs->cfg.idle_timeout == 0)
 			continue;
 		now = activity(&fs->stats);

@@ -25,6 +25,8 @@ struct node_table {
 	struct node *root;
 	void (*release)(void *ctx, struct snapshot_map *map);
 	void *release_ctx;
+	/* Archive nodes, oldest visited by the sweep first. */
+	struct node *archive_head, *archive_tail;
 };
 
 static size_t
@@ -251,6 +253,50 @@ node_table_acquire(struct node_table *tbl, struct node *parent, const char *name
 	return n;
 }
 
+static void
+archive_list_append(struct node_table *tbl, struct node *n)
+{
+	n->archive_next = NULL;
+	n->archive_prev = tbl->archive_tail;
+	if (tbl->archive_tail)
+		tbl->archive_tail->archive_next = n;
+	else
+		tbl->archive_head = n;
+	tbl->archive_tail = n;
+}
+
+static void
+archive_list_remove(struct node_table *tbl, struct node *n)
+{
+	if (n->archive_prev)
+		n->archive_prev->archive_next = n->archive_next;
+	else
+		tbl->archive_head = n->archive_next;
+	if (n->archive_next)
+		n->archive_next->archive_prev = n->archive_prev;
+	else
+		tbl->archive_tail = n->archive_prev;
+}
+
+size_t
+node_table_pin_archives(struct node_table *tbl, struct node **out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&tbl->lock);
+	/* Take from the head and move to the tail: the next call goes on from there. */
+	while (n < max && tbl->archive_head && (n == 0 || tbl->archive_head != out[0])) {
+		struct node *a = tbl->archive_head;
+
+		a->nlookup++;
+		out[n++] = a;
+		archive_list_remove(tbl, a);
+		archive_list_append(tbl, a);
+	}
+	pthread_mutex_unlock(&tbl->lock);
+	return n;
+}
+
 struct node *
 node_table_acquire_archive(struct node_table *tbl, struct node *parent, const char *name,
 			   const struct stat *st, const struct timespec *birth, bool via_symlink,
@@ -279,6 +325,7 @@ node_table_acquire_archive(struct node_table *tbl, struct node *parent, const ch
 		n->map = map;
 		*took = true;
 		insert_locked(tbl, slot, parent, n);
+		archive_list_append(tbl, n);
 	}
 	pthread_mutex_unlock(&tbl->lock);
 	return n;
@@ -320,6 +367,8 @@ unlink_node(struct node_table *tbl, struct node *n)
 {
 	struct node **slot = &tbl->buckets[hash_node(n) & (tbl->nbuckets - 1)];
 
+	if (n->kind == NODE_ARCHIVE)
+		archive_list_remove(tbl, n);
 	while (*slot != n)
 		slot = &(*slot)->hash_next;
 	*slot = n->hash_next;

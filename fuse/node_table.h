@@ -71,6 +71,8 @@ struct node {
 	/* Archive and entry nodes: the version's mapping (owned by archive nodes). */
 	struct snapshot_map *map;
 	uint32_t tree_index; /* archive and entry nodes: index in the archive's tree */
+	/* Archive nodes: the table's list of them, for the stale-version sweep. */
+	struct node *archive_prev, *archive_next;
 	/* Source attributes at the last lookup; guarded by the table lock. */
 	struct stat attr;
 	/* Version last opened, for keep_cache; guarded by the table lock. */
@@ -116,6 +118,13 @@ struct node *node_table_acquire_archive(struct node_table *tbl, struct node *par
 struct node *node_table_acquire_entry(struct node_table *tbl, struct node *parent,
 				      const char *name, uint32_t tree_index, bool is_dir,
 				      ino_t ino);
+
+/*
+ * Pin up to `max` archive nodes into `out`, taking a lookup reference on
+ * each (drop it with node_table_forget(n, 1)), in turns: each call starts
+ * where the last one stopped. Returns how many were pinned.
+ */
+size_t node_table_pin_archives(struct node_table *tbl, struct node **out, size_t max);
 
 /* Called for each freed archive node's mapping reference. */
 void node_table_on_release(struct node_table *tbl,

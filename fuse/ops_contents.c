@@ -458,3 +458,49 @@ contents_release_all(struct hexzfs *fs)
 	}
 	pthread_mutex_unlock(&open_handles_lock);
 }
+
+/* Archive nodes looked at per sweep (one sweep a second). */
+#define SWEEP_BATCH 64
+
+/*
+ * Whether the name of archive node `n` still leads to the very version it
+ * shows. Called with a lookup reference held on `n`, which keeps its parent
+ * (and the parent's descriptor) alive.
+ */
+static bool
+archive_still_current(const struct node *n)
+{
+	struct timespec birth;
+	struct stat st;
+
+	if (entry_stat(n->parent->fd, n->name, n->via_symlink ? 0 : AT_SYMLINK_NOFOLLOW, &st,
+		       &birth) != 0)
+		return false;
+	return st.st_dev == n->dev && st.st_ino == n->ino && birth.tv_sec == n->birth.tv_sec &&
+	       birth.tv_nsec == n->birth.tv_nsec && map_cache_matches(n->map, &st);
+}
+
+void
+contents_sweep(struct hexzfs *fs)
+{
+	struct node *pinned[SWEEP_BATCH];
+	size_t n = node_table_pin_archives(fs->nodes, pinned, SWEEP_BATCH);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct node *a = pinned[i];
+
+		/*
+		 * A deleted or replaced archive the kernel still remembers
+		 * would keep its mapping, hence its disk space, for as long as
+		 * the kernel keeps the name cached: ask it to drop the name.
+		 * Its node is then forgotten once nothing uses it, and the
+		 * mapping goes with it.
+		 */
+		if (!archive_still_current(a))
+			fuse_lowlevel_notify_inval_entry(fs->se,
+							 node_table_ino(fs->nodes, a->parent),
+							 a->name, strlen(a->name));
+		node_table_forget(fs->nodes, a, 1);
+	}
+}

@@ -44,4 +44,10 @@ void contents_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 /* Free the handles the session ended without releasing (from ops' destroy). */
 void contents_release_all(struct hexzfs *fs);
 
+/*
+ * Ask the kernel to drop the names of archives deleted or replaced since it
+ * looked them up, a batch at a time (the housekeeper calls it every second).
+ */
+void contents_sweep(struct hexzfs *fs);
+
 #endif /* HEXZFS_OPS_CONTENTS_H */
