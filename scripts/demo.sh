@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job on the built-in example: build hexzfs, mount examples/snapshots
-# read-only, show what the mount holds, and say how to read and unmount it.
-# Usage: scripts/demo.sh [MOUNTPOINT]    (default: /tmp/hexzfs-demo)
+# The main job on the built-in examples: build hexzfs, mount examples/snapshots
+# read-only, show what the mount holds; mount examples/archives with
+# -o view=contents and read a file out of an archive; say how to read and
+# unmount both.
+# Usage: scripts/demo.sh [MOUNTPOINT]    (default: /tmp/hexzfs-demo; the
+#        contents view goes on MOUNTPOINT-contents)
 #
 # Needs only the build dependencies: it builds in its own directory,
 # build-demo (or $HEXZFS_DEMO_BUILD), with the tests off (-Dtests=false),
@@ -11,6 +14,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 mnt=${1:-/tmp/hexzfs-demo}
+cmnt=$mnt-contents
 build=${HEXZFS_DEMO_BUILD:-$top/build-demo}
 step=
 
@@ -42,13 +46,15 @@ fi
 step="building (ninja -C $build)"
 quietly ninja -C "$build"
 
-# Idempotent: a mount left by an earlier run is replaced.
-step="unmounting the earlier demo mount (fusermount3 -u $mnt)"
-if mountpoint -q "$mnt" 2>/dev/null; then
-	fusermount3 -u "$mnt"
-fi
-step="creating the mountpoint $mnt"
-mkdir -p "$mnt"
+# Idempotent: mounts left by an earlier run are replaced.
+for m in "$mnt" "$cmnt"; do
+	step="unmounting the earlier demo mount (fusermount3 -u $m)"
+	if mountpoint -q "$m" 2>/dev/null; then
+		fusermount3 -u "$m"
+	fi
+	step="creating the mountpoint $m"
+	mkdir -p "$m"
+done
 
 step="mounting (hexzfs $top/examples/snapshots $mnt)"
 "$build/fuse/hexzfs" "$top/examples/snapshots" "$mnt"
@@ -69,5 +75,30 @@ echo "Read the snapshots with any program, for example:"
 echo "  cat $mnt/hello.hxz"
 echo "  dd if=$mnt/vm/disk-2026-11-01.hxz bs=4k skip=10 count=1 | od -A d -t x1 | head"
 echo "  cmp $mnt/datasets/weather.hxz $top/examples/snapshots/datasets/weather.hxz"
+echo
+
+step="mounting the contents view (hexzfs -o view=contents $top/examples/archives $cmnt)"
+"$build/fuse/hexzfs" -o view=contents "$top/examples/archives" "$cmnt"
+
+step="showing the contents view"
+echo "Mounted $top/examples/archives on $cmnt with -o view=contents:"
+echo "each hexz archive is a directory of what it holds."
+echo
+echo "\$ ls -lR $cmnt"
+ls -lR "$cmnt"
+echo
+echo "\$ cat $cmnt/tree.hxz/src/lib/answer.c"
+cat "$cmnt/tree.hxz/src/lib/answer.c"
+echo
+echo "\$ cmp $cmnt/disk.hxz/main $cmnt/disk-child.hxz/main    # the thin child differs in one place"
+cmp "$cmnt/disk.hxz/main" "$cmnt/disk-child.hxz/main" || true
+echo
+echo "\$ hexz-inspect $top/examples/archives/disk-child.hxz"
+(cd "$top/examples/archives" && "$build/tools/hexz-inspect" disk-child.hxz)
+echo
+echo "Read the archives' contents with any program, for example:"
+echo "  sha256sum $cmnt/disk.hxz/main $cmnt/disk.hxz/auxiliary"
+echo "  cat $cmnt/tree.hxz/README"
 echo "Unmount with:"
 echo "  fusermount3 -u $mnt"
+echo "  fusermount3 -u $cmnt"

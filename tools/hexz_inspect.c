@@ -132,9 +132,11 @@ show_info(struct hexz_archive *ar)
 	print_stream(&info, &scan, scanned, HEXZ_STREAM_MAIN);
 	print_stream(&info, &scan, scanned, HEXZ_STREAM_AUXILIARY);
 	if (scanned) {
-		logical = info.stream_size[0] + info.stream_size[1];
+		/* The ratio of what this archive stores: zero and parent blocks cost nothing here. */
+		logical = scan.data_bytes[0] + scan.data_bytes[1];
 		stored = scan.stored_bytes[0] + scan.stored_bytes[1];
-		printf("%-13s %" PRIu64 " bytes in data blocks", "stored", stored);
+		printf("%-13s %" PRIu64 " bytes in data blocks holding %" PRIu64 " bytes", "stored",
+		       stored, logical);
 		if (stored > 0)
 			printf(", compression ratio %.2f", (double)logical / (double)stored);
 		printf("\n");

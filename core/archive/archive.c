@@ -722,6 +722,7 @@ scan_block(void *vctx, const struct located_block *b, const unsigned char hash[B
 	case BLOCK_DATA:
 		s->data_blocks[ctx->stream]++;
 		s->stored_bytes[ctx->stream] += b->desc.length;
+		s->data_bytes[ctx->stream] += b->desc.logical_len;
 		break;
 	case BLOCK_ZERO:
 		s->zero_blocks[ctx->stream]++;

@@ -320,6 +320,7 @@ struct hexz_archive_scan {
 	uint64_t zero_blocks[2];   /* blocks of zeros, nothing stored */
 	uint64_t parent_blocks[2]; /* blocks stored in a parent */
 	uint64_t stored_bytes[2];  /* stored bytes of the data blocks (shared ones counted each time) */
+	uint64_t data_bytes[2];    /* decompressed bytes of the data blocks */
 };
 
 /**
