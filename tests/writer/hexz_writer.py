@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent writer of hexz archives (format version 1), for tests and benchmarks.
 
-Written only from doc FORMAT.md (/work/shared/FORMAT.md), not from any reader.
+Written only from the format reference (doc/hexz-format.md), not from any reader.
 Everything the format can express is reachable from the CLI and from the
 module API:
 
