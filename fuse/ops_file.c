@@ -18,8 +18,10 @@
  * read with EIO: the daemon never touches the vanished pages itself, so it
  * cannot die of SIGBUS. Only a reply whose last page holds the new end is
  * copied whole, zeros after the end included; the check after each reply
- * catches it. Whenever a shrink is seen, the housekeeper has the kernel
- * drop the node's cached pages and attributes.
+ * catches it. Whenever a shrink is seen, the kernel is made to forget the
+ * node's attributes at once and its cached pages soon (forget_shrunk()).
+ * A read that shows the kernel still believes an older, longer size (see
+ * kernel_size_stale()) is answered the same way.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -145,7 +147,8 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hexzfs *fs = hexzfs_of(req);
 	struct node *n = node_table_get(fs->nodes, ino);
 	struct snapshot_map *map;
-	struct stat st;
+	struct stat st, known;
+	bool attr_stale;
 	int err;
 
 	tune_readahead_once(fs);
@@ -163,9 +166,22 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
+	node_get_attr(fs->nodes, n, &known);
 	node_set_attr(fs->nodes, n, &st);
 	/* Pages the kernel cached for this node stay valid unless the file changed in place. */
 	fi->keep_cache = node_note_open(fs->nodes, n, &st);
+	/*
+	 * Changed in place since the kernel last heard of it: its size may
+	 * be stale, and a short reply at this version's end would be padded
+	 * with zeros it serves up to that size. Make it fetch the attributes
+	 * before the first read. Offset -1: no page is touched, so this
+	 * cannot wait, even before the reply.
+	 */
+	attr_stale = !fi->keep_cache || known.st_size != st.st_size ||
+		     known.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+		     known.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
+	if (attr_stale)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	fi->noflush = 1;
 	fi->fh = (uint64_t)(uintptr_t)map;
 	STAT_ADD(&fs->stats, opens, 1);
@@ -222,6 +238,41 @@ shrunk_in_place(const struct source_ref *src, uint64_t mapped)
 	       makedev(sx.stx_dev_major, sx.stx_dev_minor) == src->dev && sx.stx_size < mapped;
 }
 
+/*
+ * The file behind node `ino` shrank: make the kernel forget what it
+ * cached of it. Its attributes at once, from this thread: with offset -1
+ * the kernel touches no page, so this cannot wait on a page lock, and
+ * with auto_inval_data (see ops_init()) every read(2) that comes after
+ * fetches the new size and mtime before it looks at the cache, and the
+ * kernel then drops the pages. The pages themselves, which memory
+ * mappings fault in without asking for attributes, from the housekeeper
+ * (see housekeeper_invalidate()). Called after the reply.
+ */
+static void
+forget_shrunk(struct hexzfs *fs, fuse_ino_t ino)
+{
+	fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	housekeeper_invalidate(fs, ino);
+}
+
+/*
+ * Whether a read of [off, off + size) through the page cache shows that the
+ * kernel believes the file longer than this version of `len` bytes: it
+ * asks for whole pages, and never for a page past its idea of the end.
+ * That happens when the file was truncated in place before this handle
+ * was opened and the kernel has not fetched the attributes since. A short
+ * reply would then be padded with zeros that the kernel caches and serves
+ * as content up to its stale size. Direct I/O caches nothing and may ask
+ * past the end: its short replies are plain end of file.
+ */
+static bool
+kernel_size_stale(const struct fuse_file_info *fi, size_t size, off_t off, uint64_t len)
+{
+	uint64_t page = (uint64_t)getpagesize();
+
+	return !(fi->flags & O_DIRECT) && (uint64_t)off + size > (len + page - 1) / page * page;
+}
+
 void
 ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -235,11 +286,10 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 
 	STAT_ADD(&fs->stats, reads, 1);
 	source_ref_of(node_table_get(fs->nodes, ino), &src);
-	if (shrunk_in_place(&src, len)) {
+	if (shrunk_in_place(&src, len) || (off >= 0 && kernel_size_stale(fi, size, off, len))) {
 		STAT_ADD(&fs->stats, read_errors, 1);
 		fuse_reply_err(req, EIO);
-		/* Only after the reply: see housekeeper_invalidate(). */
-		housekeeper_invalidate(fs, ino);
+		forget_shrunk(fs, ino);
 		return;
 	}
 	/* At or past the end: nothing left, a zero-length reply. */
@@ -261,7 +311,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	if (ret == -EFAULT) {
 		/* The copy faulted: truncated meanwhile; the kernel failed the read. */
 		STAT_ADD(&fs->stats, read_errors, 1);
-		housekeeper_invalidate(fs, ino);
+		forget_shrunk(fs, ino);
 		return;
 	}
 	if (ret < 0) {
@@ -276,7 +326,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	 * struct source_ref); the node ID is only a number for the kernel.
 	 */
 	if (shrunk_in_place(&src, len))
-		housekeeper_invalidate(fs, ino);
+		forget_shrunk(fs, ino);
 }
 
 /*

@@ -472,7 +472,18 @@ struct source_seen {
 	bool known;
 	ino_t ino;
 	uint64_t size;
+	double changed; /* its ctime: the last truncation */
+	double read_at; /* when the read began (CLOCK_REALTIME, as ctime) */
 };
+
+/*
+ * How long after a truncation its zeros may still be served from the
+ * kernel's cache: hexzfs makes the kernel forget the file's attributes
+ * right after the reply that raced the truncation, microseconds later,
+ * unless its thread is not scheduled in between; on a loaded machine that
+ * can take milliseconds. A page older than this is stale.
+ */
+#define RACE_SLACK_S 0.050
 
 static struct source_seen seen_before;
 
@@ -507,8 +518,9 @@ racing_page_tail(enum kind kind, uint64_t off, const uint8_t *buf, size_t len, l
 
 /*
  * And only if the truncation was not complete before the read began: if
- * the file was already at most `at` bytes long then, those zeros came from
- * the kernel's cache of an earlier read, which hexzfs must have dropped.
+ * the file was already at most `at` bytes long then (by more than the
+ * slack above), those zeros came from the kernel's cache of an earlier
+ * read, which hexzfs must have had the kernel drop.
  */
 static bool
 zeros_predate_read(struct held *h, uint64_t at)
@@ -519,7 +531,8 @@ zeros_predate_read(struct held *h, uint64_t at)
 		return false;
 	if (h->ino == 0 && fstat(h->fd, &st) == 0)
 		h->ino = st.st_ino;
-	return h->ino == seen_before.ino && seen_before.size <= at;
+	return h->ino == seen_before.ino && seen_before.size <= at &&
+	       seen_before.read_at - seen_before.changed > RACE_SLACK_S;
 }
 
 /* Judge a wrong byte at `bad` of a read: true if it is an allowed page tail. */
@@ -533,9 +546,10 @@ allowed_zeros(struct held *h, uint64_t off, const uint8_t *buf, size_t len, long
 		return false;
 	if (zeros_predate_read(h, at)) {
 		fail("%s: zeros from offset %" PRIu64 " (read of %zu at %" PRIu64 "%s), but the file "
-		     "was already truncated to %" PRIu64 " bytes before the read began: a stale "
-		     "cached page",
-		     h->name, at, len, off, how, seen_before.size);
+		     "was already truncated to %" PRIu64 " bytes %.3f s before the read began: a "
+		     "stale cached page",
+		     h->name, at, len, off, how, seen_before.size,
+		     seen_before.read_at - seen_before.changed);
 		return true; /* reported */
 	}
 	rs.zero_tails++;
@@ -798,6 +812,7 @@ static void
 note_source(const struct held *h)
 {
 	char path[PATH_MAX];
+	struct timespec now;
 	struct stat st;
 
 	seen_before.known = false;
@@ -806,7 +821,14 @@ note_source(const struct held *h)
 	snprintf(path, sizeof(path), "%s/%s", source_dir, h->name);
 	if (stat(path, &st) != 0)
 		return;
-	seen_before = (struct source_seen){ true, st.st_ino, (uint64_t)st.st_size };
+	clock_gettime(CLOCK_REALTIME, &now);
+	seen_before = (struct source_seen){
+		.known = true,
+		.ino = st.st_ino,
+		.size = (uint64_t)st.st_size,
+		.changed = (double)st.st_ctim.tv_sec + (double)st.st_ctim.tv_nsec / 1e9,
+		.read_at = (double)now.tv_sec + (double)now.tv_nsec / 1e9,
+	};
 }
 
 static void
