@@ -12,10 +12,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/hexzfs-demo-test.XXXXXX")
 mnt=$work/mnt
 
+# The demo's mountpoints: MOUNTPOINT and any it derives from it.
+demo_mounts() {
+	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo
+}
+
 cleanup() {
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null || true
-	fi
+	local mp
+	for mp in $(demo_mounts); do
+		fusermount3 -u "$mp" 2>/dev/null || fusermount3 -uz "$mp" 2>/dev/null || true
+	done
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -53,5 +59,7 @@ grep -q "^Mounted $top/examples/snapshots on $mnt" "$work/demo.log" ||
 mountpoint -q "$mnt" || die "the demo left nothing mounted on $mnt"
 cmp "$top/examples/snapshots/hello.hxz" "$mnt/hello.hxz" ||
 	die "the demo's mount does not serve hello.hxz as it is in examples/snapshots"
-fusermount3 -u "$mnt" || die "fusermount3 -u $mnt failed"
+for mp in $(demo_mounts); do
+	fusermount3 -u "$mp" || die "fusermount3 -u $mp failed"
+done
 echo "test_demo_without_check.sh: the demo built, mounted and served without check"
