@@ -345,18 +345,26 @@ contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 }
 
 /*
- * After a read of [off, end): when it continues the previous one, have the
- * workers decompress what comes next, up to a window that grows with the
- * request size; anything else resets the detection.
+ * For a read of [off, end): when it continues the previous one (or starts
+ * the file), it is sequential: have the workers decompress what comes next,
+ * up to a window that grows with the request size. Anything else resets
+ * the detection. Returns whether the read is sequential.
  */
-static void
+static bool
 read_ahead(struct contents_handle *h, uint64_t off, uint64_t end, size_t size)
 {
 	uint64_t expected = atomic_exchange_explicit(&h->next_offset, end, memory_order_relaxed);
 	uint64_t window = (uint64_t)size * 4, from, to;
 
-	if (off != expected || off == 0)
-		return;
+	/*
+	 * The kernel's read-ahead sends several requests at once, which the
+	 * worker threads may take out of order: a read that starts within two
+	 * requests of where the last one ended still counts as in sequence.
+	 */
+	if (off + 2 * (uint64_t)size < expected || off > expected + 2 * (uint64_t)size)
+		return false;
+	if (off == 0)
+		return true;
 	if (window > READ_AHEAD_MAX)
 		window = READ_AHEAD_MAX;
 	to = end + window < h->size ? end + window : h->size;
@@ -364,9 +372,10 @@ read_ahead(struct contents_handle *h, uint64_t off, uint64_t end, size_t size)
 	if (from < end)
 		from = end;
 	if (from >= to)
-		return;
+		return true;
 	atomic_store_explicit(&h->ahead_to, to, memory_order_relaxed);
 	hexz_archive_prefetch(h->archive, h->stream, h->base + from, to - from);
+	return true;
 }
 
 /* The rare read whose blocks are too many to point at: copy them. */
@@ -394,6 +403,7 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	struct hexz_block_ref *refs[PIN_MAX];
 	struct iovec iov[PIN_MAX];
 	struct hexz_error err = { 0 };
+	bool sequential = false;
 	size_t count, covered;
 	int ret;
 
@@ -414,14 +424,22 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	 * test under ASan).
 	 */
 	if (ret == HEXZ_OK)
-		read_ahead(h, (uint64_t)off, (uint64_t)off + size, size);
+		sequential = read_ahead(h, (uint64_t)off, (uint64_t)off + size, size);
 	if (ret == HEXZ_OK && covered < size) {
 		hexz_block_unpin(refs, count);
 		ret = reply_copied(req, h, (uint64_t)off, size, &err);
 		count = 0;
 	} else if (ret == HEXZ_OK) {
 		fuse_reply_iov(req, iov, (int)count);
-		hexz_block_unpin(refs, count);
+		/*
+		 * A sequential reader will not come back for what it read (and
+		 * the kernel keeps the pages): the blocks it finished leave the
+		 * cache now, and their memory serves the blocks ahead of it.
+		 */
+		if (sequential)
+			hexz_block_unpin_consumed(refs, iov, count);
+		else
+			hexz_block_unpin(refs, count);
 	}
 	if (ret != HEXZ_OK) {
 		contents_log_read_error(fs, h->version, &err);

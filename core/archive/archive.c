@@ -295,6 +295,23 @@ hexz_block_unpin(struct hexz_block_ref **refs, size_t count)
 }
 
 void
+hexz_block_unpin_consumed(struct hexz_block_ref **refs, const struct iovec *iov, size_t count)
+{
+	size_t i;
+
+	for (i = 0; refs && iov && i < count; i++) {
+		const unsigned char *end = (const unsigned char *)iov[i].iov_base + iov[i].iov_len;
+
+		if (refs[i] && end == (const unsigned char *)block_ref_data(refs[i]) +
+					     block_ref_len(refs[i]))
+			block_ref_put_consumed(refs[i]);
+		else
+			block_ref_put(refs[i]);
+		refs[i] = NULL;
+	}
+}
+
+void
 hexz_archive_prefetch(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset,
 		      uint64_t len)
 {

@@ -103,6 +103,10 @@
 #define CACHE_QUEUE_LEN 256u
 /* Buckets of a fresh shard table; it doubles when chains average 2. */
 #define SHARD_MIN_BUCKETS 64u
+/* Freed block memory kept for the next blocks, in bytes at most (see the pool). */
+#define POOL_MAX_BYTES ((uint64_t)8 << 20)
+/* Pooled blocks a lookup looks at for one of the right size. */
+#define POOL_SCAN 8
 /* Bookkeeping before a block's data: the charge per block beyond its bytes. */
 #define BLOCK_HDR 128u
 #define BLOCK_ALIGN 64u
@@ -203,6 +207,15 @@ struct hexz_cache {
 	unsigned int forgetting; /* threads in cache_forget_owner() waiting on idle */
 	bool stopping;
 	bool qlock_ready;
+	/*
+	 * The pool: memory of freed blocks, chained through hnext, reused for
+	 * blocks of the same length. A block decompressed into fresh memory
+	 * pays a page fault, a zeroing and a memory-cgroup charge per page,
+	 * about a fifth of the cost of decompressing LZ4 into it.
+	 */
+	pthread_mutex_t pool_lock;
+	struct hexz_block_ref *pool;
+	uint64_t pool_bytes;
 	unsigned int nworkers; /* started */
 	struct cache_worker *workers;
 };
@@ -247,6 +260,43 @@ stream_name(uint8_t stream)
 	return stream == HEXZ_STREAM_AUXILIARY ? "auxiliary" : "main";
 }
 
+/* Pooled memory for a block of `len` bytes, or NULL. */
+static void *
+pool_take(struct hexz_cache *c, uint32_t len)
+{
+	struct hexz_block_ref **p, *b = NULL;
+	unsigned int scanned = 0;
+
+	pthread_mutex_lock(&c->pool_lock);
+	for (p = &c->pool; *p && scanned < POOL_SCAN; p = &(*p)->hnext, scanned++) {
+		if ((*p)->len == len) {
+			b = *p;
+			*p = b->hnext;
+			c->pool_bytes -= block_charge(b);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	return b;
+}
+
+/* Keep a freed block's memory in the pool if there is room; true if kept. */
+static bool
+pool_give(struct hexz_cache *c, struct hexz_block_ref *b)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->pool_bytes + block_charge(b) <= POOL_MAX_BYTES) {
+		b->hnext = c->pool;
+		c->pool = b;
+		c->pool_bytes += block_charge(b);
+		kept = true;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	return kept;
+}
+
 /* A LOADING block for request r, referenced by the table and the caller. */
 static struct hexz_block_ref *
 block_alloc(struct hexz_cache *c, struct cache_shard *sh, uint64_t hash,
@@ -255,8 +305,9 @@ block_alloc(struct hexz_cache *c, struct cache_shard *sh, uint64_t hash,
 	struct hexz_block_ref *b;
 	void *mem;
 
+	mem = pool_take(c, r->desc.logical_len);
 	/* len was checked against HEXZ_MAX_BLOCK_LEN: no overflow. */
-	if (posix_memalign(&mem, BLOCK_ALIGN, BLOCK_HDR + (size_t)r->desc.logical_len) != 0)
+	if (!mem && posix_memalign(&mem, BLOCK_ALIGN, BLOCK_HDR + (size_t)r->desc.logical_len) != 0)
 		return NULL;
 	b = mem;
 	memset(b, 0, sizeof(*b));
@@ -282,7 +333,9 @@ block_free(struct hexz_block_ref *b)
 	atomic_fetch_sub_explicit(&c->bytes, block_charge(b), memory_order_relaxed);
 	atomic_fetch_sub_explicit(&c->blocks, 1, memory_order_relaxed);
 	free(b->error);
-	free(b);
+	b->error = NULL;
+	if (!pool_give(c, b))
+		free(b);
 }
 
 /* A counter written only under the shard lock: no locked instruction needed. */
@@ -497,6 +550,27 @@ block_ref_put(struct hexz_block_ref *ref)
 		pthread_mutex_unlock(&sh->lock);
 		drop_victims(victims);
 	}
+}
+
+void
+block_ref_put_consumed(struct hexz_block_ref *ref)
+{
+	struct cache_shard *sh;
+	bool taken = false;
+
+	if (!ref)
+		return;
+	sh = ref->shard;
+	pthread_mutex_lock(&sh->lock);
+	/* Only when the table and this reader hold it: anyone else may still need it. */
+	if (ref->in_table && ref->state == BLOCK_READY && atomic_load(&ref->refs) == 2) {
+		shard_take_out(sh, ref);
+		taken = true;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	if (taken)
+		block_ref_put(ref); /* the table's reference */
+	block_ref_put(ref);
 }
 
 /* ---- getting one block ---- */
@@ -1160,6 +1234,11 @@ cache_free(struct hexz_cache *c)
 		pthread_cond_destroy(&c->work);
 		pthread_mutex_destroy(&c->qlock);
 	}
+	for (b = c->pool; b; b = next) {
+		next = b->hnext;
+		free(b);
+	}
+	pthread_mutex_destroy(&c->pool_lock);
 	free(c->shards);
 	free(c->workers);
 	free(c->jobs);
@@ -1184,6 +1263,10 @@ hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return HEXZ_ERR_NO_MEMORY;
+	if (pthread_mutex_init(&c->pool_lock, NULL) != 0) {
+		free(c);
+		return HEXZ_ERR_SYSTEM;
+	}
 	c->budget = budget;
 	c->shard_bits = shard_bits_for(budget);
 	nshards = 1u << c->shard_bits;
@@ -1192,6 +1275,7 @@ hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out
 	atomic_init(&c->blocks, 0);
 	atomic_init(&c->prefetches, 0);
 	if (posix_memalign(&mem, 64, nshards * sizeof(*c->shards)) != 0) {
+		pthread_mutex_destroy(&c->pool_lock);
 		free(c);
 		return HEXZ_ERR_NO_MEMORY;
 	}

@@ -64,6 +64,13 @@ size_t block_ref_len(const struct hexz_block_ref *ref);
 void block_ref_get(struct hexz_block_ref *ref);
 void block_ref_put(struct hexz_block_ref *ref);
 
+/*
+ * Release a reference to a block its reader has consumed and will not read
+ * again: the block also leaves the cache at once, unless someone else
+ * holds it, and its memory goes to the next block decoded.
+ */
+void block_ref_put_consumed(struct hexz_block_ref *ref);
+
 /* Whether the cache has workers (then prefetch is worth computing). */
 unsigned int cache_worker_count(const struct hexz_cache *cache);
 

@@ -294,6 +294,25 @@ HEXZ_EXPORT int hexz_archive_pin(struct hexz_archive *ar, enum hexz_stream strea
 HEXZ_EXPORT void hexz_block_unpin(struct hexz_block_ref **refs, size_t count);
 
 /**
+ * hexz_block_unpin_consumed() - release references taken by
+ * hexz_archive_pin() for a read that consumed its range in order.
+ * @refs:  the references (NULL entries are skipped), set to NULL.
+ * @iov:   the pieces hexz_archive_pin() filled with them.
+ * @count: how many.
+ *
+ * For sequential readers, which read each byte once: a block whose last
+ * byte the read reached also leaves the cache, unless someone else holds
+ * it, and its memory is reused for the next block decompressed. Such a
+ * reader then streams through a few blocks of memory instead of filling
+ * the cache with blocks nobody will ask for again. Other blocks are
+ * released as by hexz_block_unpin().
+ *
+ * Thread safety: safe from any thread.
+ */
+HEXZ_EXPORT void hexz_block_unpin_consumed(struct hexz_block_ref **refs, const struct iovec *iov,
+					   size_t count);
+
+/**
  * hexz_archive_prefetch() - decompress a range ahead of a reader.
  * @ar, @stream, @offset, @len: the range; clipped to the stream.
  *

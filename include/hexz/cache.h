@@ -33,7 +33,9 @@
  * at a time, and one more per parent archive that block reads through).
  * For blocks of up to 4 MiB (the default block is 64 KiB) and a budget of
  * at least 4 MiB, S * L <= budget: the cache then holds at most
- * budget + P + the blocks being decompressed.
+ * budget + P + the blocks being decompressed. Beyond stats.bytes, the
+ * memory of freed blocks is kept for reuse, up to 8 MiB (a block
+ * decompressed into fresh memory pays a page fault per page).
  *
  * Concurrency
  * -----------
