@@ -8,7 +8,7 @@ set -euo pipefail
 # The compression, hashing and metadata libraries are for the archive layer
 # of libhexz.
 build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
-	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libjson-c-dev)
+	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libjson-c-dev libisal-dev)
 # dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
 # The python3 modules and b3sum write and check archives independently of
 # the C code.
