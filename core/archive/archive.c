@@ -770,3 +770,15 @@ hexz_archive_parent(const struct hexz_archive *ar, size_t i)
 {
 	return ar && i < ar->parent_count ? ar->parents[i] : NULL;
 }
+
+void
+hexz_archive_trim(struct hexz_archive *ar)
+{
+	size_t i;
+
+	if (!ar)
+		return;
+	hexz_storage_trim(ar->storage);
+	for (i = 0; i < ar->parent_count; i++)
+		hexz_archive_trim(ar->parents[i]);
+}

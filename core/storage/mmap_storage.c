@@ -56,9 +56,21 @@ mmap_close(struct hexz_storage *st)
 	free(ms);
 }
 
+/*
+ * The mapping is private and never written, so dropping its pages loses
+ * nothing: the next access maps them again from the page cache.
+ */
+static void
+mmap_trim(const struct hexz_storage *st)
+{
+	if (as_mmap(st)->data)
+		madvise(as_mmap(st)->data, (size_t)st->size, MADV_DONTNEED);
+}
+
 static const struct hexz_storage_ops mmap_ops = {
 	.read_exact = mmap_read_exact,
 	.view = mmap_view,
+	.trim = mmap_trim,
 	.close = mmap_close,
 };
 

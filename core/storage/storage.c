@@ -75,6 +75,13 @@ storage_with_bytes(const struct hexz_storage *st, uint64_t offset, size_t len,
 }
 
 void
+hexz_storage_trim(const struct hexz_storage *st)
+{
+	if (st && st->ops->trim)
+		st->ops->trim(st);
+}
+
+void
 hexz_storage_close(struct hexz_storage *st)
 {
 	if (st)

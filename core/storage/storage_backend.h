@@ -20,6 +20,8 @@ struct hexz_storage_ops {
 	int (*read_exact)(const struct hexz_storage *st, uint64_t offset, size_t len, void *dst);
 	/* Lend [offset, offset + len) in place; NULL if the backend cannot. */
 	int (*view)(const struct hexz_storage *st, uint64_t offset, size_t len, const void **out);
+	/* Let go of the resident pages it lent (optional; see hexz_storage_trim()). */
+	void (*trim)(const struct hexz_storage *st);
 	/* Release the backend and its memory. */
 	void (*close)(struct hexz_storage *st);
 };

@@ -358,6 +358,17 @@ struct hexz_archive_scan {
 HEXZ_EXPORT int hexz_archive_scan(struct hexz_archive *ar, struct hexz_archive_scan *out,
 				  struct hexz_error *err);
 
+/**
+ * hexz_archive_trim() - let go of the archive's resident file pages.
+ * @ar: the archive, or NULL.
+ *
+ * hexz_storage_trim() on the archive's storage and its parents': for
+ * readers that stream through an archive once, whose compressed pages would
+ * otherwise stay mapped until the archive is closed.
+ * Thread safety: safe concurrently with reads.
+ */
+HEXZ_EXPORT void hexz_archive_trim(struct hexz_archive *ar);
+
 /** One file of a directory archive's manifest. */
 struct hexz_manifest_entry {
 	const char *path;   /* relative, '/'-separated, no empty, "." or ".." component */

@@ -167,6 +167,21 @@ HEXZ_EXPORT int hexz_storage_view(const struct hexz_storage *st, uint64_t offset
 				  const void **out);
 
 /**
+ * hexz_storage_trim() - let go of the pages the handle keeps resident.
+ * @st: a handle, or NULL.
+ *
+ * For the mmap backend, the pages of the file that reads have touched stay
+ * mapped, and count in the process's resident set (as file pages: they are
+ * the kernel's page cache, shared) until the handle is closed. This unmaps
+ * them; the next read maps them again from the page cache, at the cost of
+ * a page fault per few pages. Worth it for a reader that streams through a
+ * large file once. Contents and views stay valid.
+ *
+ * Thread safety: safe concurrently with every call but close.
+ */
+HEXZ_EXPORT void hexz_storage_trim(const struct hexz_storage *st);
+
+/**
  * hexz_storage_close() - release a handle and everything it holds.
  * @st: a handle, or NULL (then nothing happens).
  *
