@@ -22,39 +22,9 @@ import sys
 import threading
 import time
 
-failures = 0
-
-
-def ok(what):
-    print(f"ok: {what}", flush=True)
-
-
-def fail(what, *details):
-    global failures
-    failures += 1
-    print(f"FAIL: {what}", flush=True)
-    for d in details:
-        print(f"  {d}", flush=True)
-
-
-def check(cond, what, *details):
-    if cond:
-        ok(what)
-    else:
-        fail(what, *details)
-    return cond
-
-
-def check_eq(what, expected, seen):
-    return check(expected == seen, what, f"expected: {expected!r}", f"seen:     {seen!r}")
-
-
-def errname(e):
-    return errno.errorcode.get(e, str(e))
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()[:16]
+# The ok/FAIL protocol and its helpers are fsops.py's, shared.
+import fsops  # noqa: E402
+from fsops import check, check_eq, errname, fail, ok, sha  # noqa: E402,F401
 
 
 def read_all(fd):
@@ -585,7 +555,7 @@ def main():
         print(f"unknown subcommand {sys.argv[1]}")
         return 2
     fn(*sys.argv[2:])
-    return 1 if failures else 0
+    return 1 if fsops.failures else 0
 
 
 if __name__ == "__main__":
