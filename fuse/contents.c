@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block_fill.h"
 #include "entry.h"
 #include "log.h"
 #include "map_cache.h"
@@ -120,6 +121,35 @@ contents_start(struct hexzfs *fs)
 		return -1;
 	}
 	return 0;
+}
+
+void
+contents_start_fill(struct hexzfs *fs)
+{
+	int err;
+
+	if (!fs->contents || !fs->cfg.block_fill)
+		return;
+	err = block_fill_start(fs, &fs->contents->fill);
+	if (err)
+		log_msg(FUSE_LOG_WARNING, "no block fill thread (%s): random reads are slower\n",
+			strerror(err));
+}
+
+void
+contents_quiesce(struct hexzfs *fs)
+{
+	if (fs->contents)
+		block_fill_quiesce(fs->contents->fill);
+}
+
+void
+contents_stop(struct hexzfs *fs)
+{
+	if (!fs->contents)
+		return;
+	block_fill_stop(fs->contents->fill);
+	fs->contents->fill = NULL;
 }
 
 void
@@ -399,4 +429,5 @@ contents_log_stats(const struct hexzfs *fs)
 		(unsigned long long)cs.evictions, (unsigned long long)cs.failures,
 		(unsigned long long)cs.blocks, (unsigned long long)cs.bytes,
 		(unsigned long long)cs.budget);
+	block_fill_log_stats(fs->contents->fill);
 }

@@ -24,6 +24,7 @@
 #include "contents_tree.h"
 #include "hexzfs.h"
 
+struct block_fill;
 struct node;
 struct snapshot_map;
 
@@ -41,6 +42,7 @@ struct archive_version {
 /* The mount-wide state of the contents view. */
 struct contents {
 	struct hexz_cache *cache;
+	struct block_fill *fill; /* -o block_fill=on, once started; else NULL */
 	char *password; /* NULL: none */
 	size_t password_len;
 	int cwd_fd; /* where relative parent paths "as written" start */
@@ -59,6 +61,17 @@ int contents_setup(struct hexzfs *fs);
  */
 int contents_start(struct hexzfs *fs);
 void contents_teardown(struct hexzfs *fs);
+
+/*
+ * The block fill thread (see block_fill.h): started once the housekeeper
+ * runs, for it is the housekeeper that asks the loop to stop, and it must
+ * quiesce the fill first (contents_quiesce()). Without it, no fill: a
+ * missing fill costs speed only. contents_stop() ends the thread after
+ * the loop has returned.
+ */
+void contents_start_fill(struct hexzfs *fs);
+void contents_quiesce(struct hexzfs *fs);
+void contents_stop(struct hexzfs *fs);
 
 /*
  * The archive version of `map` (file `name` in directory node `dir`, whose

@@ -57,6 +57,7 @@ struct hexzfs_config {
 	enum view view;
 	uint64_t cache_size;       /* contents view: decompressed-block cache budget */
 	unsigned int workers;      /* contents view: decompression threads */
+	bool block_fill;           /* contents view: store whole blocks in the page cache */
 	char *passfile;            /* contents view: -o passfile=, or NULL */
 	enum parent_policy parents;
 	char *mount_real;	   /* MOUNTPOINT's canonical path */

@@ -112,6 +112,8 @@ invalidate(struct hexzfs *fs, fuse_ino_t ino)
 static void
 request_stop(struct housekeeper *hk)
 {
+	/* Before the loop stops answering: the fill thread waits for its answers. */
+	contents_quiesce(hk->fs);
 	atomic_store(&hk->stopping, true);
 	fuse_session_exit(hk->fs->se);
 	pthread_kill(hk->loop_thread, SIGUSR2);

@@ -305,6 +305,8 @@ main(int argc, char *argv[])
 			"no housekeeper thread: SIGUSR1 and idle_timeout disabled\n");
 		housekeeper_unblock_signals();
 		fuse_set_signal_handlers(fs.se);
+	} else {
+		contents_start_fill(&fs);
 	}
 
 	served = serve(&fs, &opts);
@@ -316,6 +318,7 @@ main(int argc, char *argv[])
 	 * is the unmount completing, not an error.
 	 */
 	ret = housekeeper_stop(&hk) || served >= 0 || served == -ECONNABORTED ? 0 : 1;
+	contents_stop(&fs);
 	if (fs.cfg.debug) {
 		stats_log(&fs.stats, node_table_count(fs.nodes), map_cache_count(fs.maps));
 		contents_log_stats(&fs);

@@ -376,6 +376,16 @@ unlink_node(struct node_table *tbl, struct node *n)
 }
 
 void
+node_table_hold(struct node_table *tbl, struct node *n)
+{
+	if (n == tbl->root)
+		return; /* never freed, and forget ignores it */
+	pthread_mutex_lock(&tbl->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&tbl->lock);
+}
+
+void
 node_table_forget(struct node_table *tbl, struct node *n, uint64_t count)
 {
 	struct node *doomed = NULL;

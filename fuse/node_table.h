@@ -130,6 +130,14 @@ size_t node_table_pin_archives(struct node_table *tbl, struct node **out, size_t
 void node_table_on_release(struct node_table *tbl,
 			   void (*release)(void *ctx, struct snapshot_map *map), void *ctx);
 
+/*
+ * Take a lookup reference of the daemon's own on live node `n` (one the
+ * kernel holds, such as the node of a request), so that it, and the
+ * archive mapping it keeps, outlive the kernel's FORGET: for work that
+ * goes on after the request. Drop it with node_table_forget(n, 1).
+ */
+void node_table_hold(struct node_table *tbl, struct node *n);
+
 /* Drop `count` lookup references, as FORGET asks. */
 void node_table_forget(struct node_table *tbl, struct node *n, uint64_t count);
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block_fill.h"
 #include "contents.h"
 #include "entry.h"
 #include "errno_map.h"
@@ -410,7 +411,6 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	size_t count, covered;
 	int ret;
 
-	(void)ino;
 	STAT_ADD(&fs->stats, reads, 1);
 	if (off < 0 || (uint64_t)off >= h->size) {
 		fuse_reply_buf(req, NULL, 0);
@@ -444,13 +444,23 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		ret = reply_copied(req, h, (uint64_t)off, size, &err);
 		count = 0;
 	} else if (ret == HEXZ_OK) {
+		/* A sequential reader reads the rest of its blocks next anyway. */
+		struct block_fill *fill = sequential ? NULL : fs->contents->fill;
+		struct node *n = node_table_get(fs->nodes, ino);
+		uint64_t file_size = h->size; /* h may be gone once the reply is out */
+
+		if (fill)
+			node_table_hold(fs->nodes, n);
 		fuse_reply_iov(req, iov, (int)count);
 		/*
 		 * A sequential reader will not come back for what it read (and
 		 * the kernel keeps the pages): the blocks it finished leave the
 		 * cache now, and their memory serves the blocks ahead of it.
 		 */
-		if (sequential)
+		if (fill)
+			block_fill_offer(fill, n, ino, file_size, (uint64_t)off, size, refs, iov,
+					 count);
+		else if (sequential)
 			hexz_block_unpin_consumed(refs, iov, count);
 		else
 			hexz_block_unpin(refs, count);

@@ -36,6 +36,7 @@ enum {
 	KEY_PASSFILE,
 	KEY_PARENTS,
 	KEY_WORKERS,
+	KEY_BLOCK_FILL,
 };
 
 static const struct fuse_opt hexzfs_opts[] = {
@@ -56,6 +57,7 @@ static const struct fuse_opt hexzfs_opts[] = {
 	FUSE_OPT_KEY("passfile=", KEY_PASSFILE),
 	FUSE_OPT_KEY("parents=", KEY_PARENTS),
 	FUSE_OPT_KEY("workers=", KEY_WORKERS),
+	FUSE_OPT_KEY("block_fill=", KEY_BLOCK_FILL),
 	FUSE_OPT_END,
 };
 
@@ -308,6 +310,14 @@ take_option(struct parse_state *ps, int key, const char *arg)
 		else
 			cfg->workers = (unsigned int)v;
 		break;
+	case KEY_BLOCK_FILL:
+		if (strcmp(value, "on") == 0)
+			cfg->block_fill = true;
+		else if (strcmp(value, "off") == 0)
+			cfg->block_fill = false;
+		else
+			bad_value(ps->cli, name, value, "on or off");
+		break;
 	}
 }
 
@@ -325,7 +335,7 @@ on_argument(void *data, const char *arg, int key, struct fuse_args *outargs)
 		ps->cli->positional[ps->cli->npositional++] = strdup(arg);
 		return 0;
 	}
-	if (key >= KEY_SOURCE && key <= KEY_WORKERS) {
+	if (key >= KEY_SOURCE && key <= KEY_BLOCK_FILL) {
 		take_option(ps, key, arg);
 		return 0;
 	}
@@ -357,6 +367,7 @@ options_parse(struct fuse_args *args, struct hexzfs_config *cfg, struct cli *cli
 	cfg->cache_size = DEFAULT_CACHE_SIZE;
 	cfg->parents = PARENTS_INSIDE;
 	cfg->workers = default_workers();
+	cfg->block_fill = true;
 	if (fuse_opt_parse(args, &ps, hexzfs_opts, on_argument) != 0) {
 		fprintf(stderr, "hexzfs: cannot parse the command line (out of memory?)\n");
 		return -1;
@@ -469,6 +480,10 @@ options_print_usage(const char *prog)
 	       "                           inside (default: under SNAPSHOT_DIR), any\n"
 	       "    -o workers=N           contents view: decompression threads (default: one\n"
 	       "                           per CPU)\n"
+	       "    -o block_fill=on|off   contents view: after a read that used part of a\n"
+	       "                           decompressed block, give the kernel's page cache\n"
+	       "                           the rest of it, as the kernel's squashfs does\n"
+	       "                           (default on)\n"
 	       "\n"
 	       "Always on: -o ro,default_permissions,subtype=hexzfs,fsname=SNAPSHOT_DIR\n"
 	       "Send SIGUSR1 to the daemon to log its counters.\n"

@@ -311,6 +311,14 @@ hexz_block_unpin_consumed(struct hexz_block_ref **refs, const struct iovec *iov,
 	}
 }
 
+const void *
+hexz_block_extent(const struct hexz_block_ref *ref, size_t *len)
+{
+	if (len)
+		*len = block_ref_len(ref);
+	return block_ref_data(ref);
+}
+
 void
 hexz_archive_prefetch(struct hexz_archive *ar, enum hexz_stream stream, uint64_t offset,
 		      uint64_t len)

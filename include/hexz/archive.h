@@ -313,6 +313,24 @@ HEXZ_EXPORT void hexz_block_unpin_consumed(struct hexz_block_ref **refs, const s
 					   size_t count);
 
 /**
+ * hexz_block_extent() - the whole decompressed block behind a pinned piece.
+ * @ref: a reference hexz_archive_pin() returned.
+ * @len: set to the block's decompressed length (0 for a NULL @ref).
+ *
+ * Each piece hexz_archive_pin() returns lies inside one block, and what
+ * comes before and after it in that block is decoded already: a caller
+ * that can use more than it asked for (the FUSE daemon hands it to the
+ * kernel's page cache) finds it here. The piece iov[i] of ref refs[i]
+ * starts (iov[i].iov_base - result) bytes into the block.
+ *
+ * Returns the block's first byte, valid while @ref stays pinned; NULL for
+ * a NULL @ref (a piece of zeros, which pins nothing).
+ *
+ * Thread safety: safe from any thread.
+ */
+HEXZ_EXPORT const void *hexz_block_extent(const struct hexz_block_ref *ref, size_t *len);
+
+/**
  * hexz_archive_prefetch() - decompress a range ahead of a reader.
  * @ar, @stream, @offset, @len: the range; clipped to the stream.
  *

@@ -336,6 +336,48 @@ def cmd_random_reads(seconds, seed, *pairs):
               f"{res[0]} random preads return the expected bytes", *res[1][:5])
 
 
+# -------------------------------------------------------------- block fill
+
+def resident_pages(path):
+    """Pages of PATH in the page cache (fincore, that is mincore(2))."""
+    out = subprocess.run(["fincore", "--noheadings", "--raw", "--output", "PAGES", path],
+                         check=True, capture_output=True, text=True).stdout
+    return int(out.split()[0])
+
+
+def cmd_fill(mpath, expected, offset, want_lo, want_hi, seconds):
+    """MPATH is fresh (nothing of it cached). One page at OFFSET is read
+    the way a random reader reads it (POSIX_FADV_RANDOM: the kernel asks
+    for that page alone). Within SECONDS the page cache holds exactly that
+    page and the pages of [WANT_LO, WANT_HI) (the last one may be partial,
+    at the end of the file), and holds them still after SECONDS; then every
+    byte of MPATH reads back as EXPECTED, the stored pages included."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    offset, lo, hi, seconds = int(offset), int(want_lo), int(want_hi), float(seconds)
+    ref = load(expected)
+    name = os.path.relpath(mpath, os.path.dirname(os.path.dirname(mpath)))
+    want = {offset // page} | set(range(lo // page, (hi + page - 1) // page))
+    fd = os.open(mpath, os.O_RDONLY)
+    try:
+        check_eq(f"{name}: nothing cached before the read", 0, resident_pages(mpath))
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+        got = os.pread(fd, page, offset)
+        check(got == ref[offset:offset + page], f"{name}: the page at {offset} reads right")
+        deadline = time.time() + seconds
+        pages = resident_pages(mpath)
+        while pages < len(want) and time.time() < deadline:
+            time.sleep(0.02)
+            pages = resident_pages(mpath)
+        time.sleep(max(0.0, deadline - time.time()))
+        check_eq(f"{name}: after one page read at {offset}, the page cache holds "
+                 f"{len(want)} pages (that page and [{lo}, {hi}))", len(want), resident_pages(mpath))
+        data = read_all(fd)
+        check(data == ref, f"{name}: every byte reads back right, the stored pages included",
+              f"{len(data)} bytes sha {sha(data)}, expected {len(ref)} {sha(ref)}")
+    finally:
+        os.close(fd)
+
+
 # ----------------------------------------------------------------- changes
 
 def cmd_hold_delete(mpath, archive, expected):
