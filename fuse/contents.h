@@ -15,6 +15,7 @@
 #define HEXZFS_CONTENTS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -33,6 +34,13 @@ struct archive_version {
 	struct hexz_archive *archive; /* NULL: the file is not a usable archive */
 	struct contents_tree tree;
 	struct stat st; /* the archive file when it was opened */
+	/*
+	 * Where in the main stream the last read in order of any of its files
+	 * ended, and how far from there the workers were sent ahead: readers
+	 * that take one file after another in stream order (see
+	 * ops_contents.c). Racy updates cost only a wasted or missed prefetch.
+	 */
+	_Atomic uint64_t stream_next, stream_ahead;
 	/* Read failures already logged, by hash of their message. */
 	pthread_mutex_t log_lock;
 	uint64_t logged[16];

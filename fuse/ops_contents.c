@@ -44,6 +44,9 @@
 #define READ_AHEAD_MAX (8u << 20)
 /* A sequential reader lets go of the archive's mapped pages this often. */
 #define TRIM_EVERY ((uint64_t)16 << 20)
+/* Read-ahead across the files of a directory archive (stream_read_ahead()). */
+#define STREAM_AHEAD ((uint64_t)1 << 20)
+#define STREAM_SLACK ((uint64_t)64 << 10)
 
 struct contents_handle {
 	struct snapshot_map *map; /* a reference */
@@ -354,6 +357,38 @@ contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
  * up to a window that grows with the request size. Anything else resets
  * the detection. Returns whether the read is sequential.
  */
+/*
+ * Across files. A reader that takes the files of a directory archive one
+ * after another in the order they are packed (tar, cp -r, a backup tool)
+ * reads the main stream in order, but a file at a time, each often smaller
+ * than one request: the detection within a file never gets to read ahead,
+ * and every block is decompressed on the request thread, in the reader's
+ * time. So each version remembers where the last read in order ended in
+ * its stream; a file whose first read starts there (give or take
+ * STREAM_SLACK: the writer may skip empty files, a reader a few) continues
+ * the stream, and the workers decompress the next STREAM_AHEAD bytes.
+ */
+static void
+stream_read_ahead(struct contents_handle *h, uint64_t off, uint64_t end)
+{
+	struct archive_version *v = h->version;
+	uint64_t at = h->base + end, expected, from, to;
+
+	if (h->stream != HEXZ_STREAM_MAIN)
+		return;
+	expected = atomic_exchange_explicit(&v->stream_next, at, memory_order_relaxed);
+	if (off != 0 || h->base > expected + STREAM_SLACK || h->base + STREAM_SLACK < expected)
+		return;
+	to = at + STREAM_AHEAD;
+	from = atomic_load_explicit(&v->stream_ahead, memory_order_relaxed);
+	if (from < at || from > to)
+		from = at;
+	if (from >= to)
+		return;
+	atomic_store_explicit(&v->stream_ahead, to, memory_order_relaxed);
+	hexz_archive_prefetch(h->archive, h->stream, from, to - from);
+}
+
 static bool
 read_ahead(struct contents_handle *h, uint64_t off, uint64_t end, size_t size)
 {
@@ -367,6 +402,7 @@ read_ahead(struct contents_handle *h, uint64_t off, uint64_t end, size_t size)
 	 */
 	if (off + 2 * (uint64_t)size < expected || off > expected + 2 * (uint64_t)size)
 		return false;
+	stream_read_ahead(h, off, end);
 	if (off == 0)
 		return true;
 	if (window > READ_AHEAD_MAX)

@@ -503,6 +503,12 @@ tar_read() {
 	timed do_tar "$1"
 }
 
+# Busy time of all CPUs so far (user, nice, system, irq, softirq, steal),
+# in microseconds, from /proc/stat.
+cpu_busy_us() {
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%d\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1e6 / hz }' /proc/stat
+}
+
 # VmHWM, RssAnon and RssFile of a daemon, in MiB.
 daemon_memory() {
 	awk '/^(VmHWM|RssAnon|RssFile):/ { printf "%s %.1f\n", $1, $2 / 1024 }' "/proc/$1/status"
@@ -526,15 +532,22 @@ record() {
 
 # A cell: one workload group on one peer and codec, on fresh mounts.
 cell() {
-	local group=$1 peer=$2 codec=$3 key=$3 v line
+	local group=$1 peer=$2 codec=$3 key=$3 v line c0 c1
 
 	[[ $peer == raw ]] && key=none
 	case "$group" in
 	seq)
 		cell_open "$peer" "$codec" disk
 		check_cold "${FILES[0]}"
+		c0=$(cpu_busy_us)
 		v=$(dd_read "${FILES[0]}" "$SIZE_BYTES") || die "$peer $codec: seq_cold failed"
+		c1=$(cpu_busy_us)
 		record seq_cold "$key" "$peer" "$v"
+		# The CPU time the whole machine spent on it (reader, kernel,
+		# daemon), per GiB: with every core busy, the read can go no
+		# faster than this divided by the number of cores.
+		record cpu_cold "$key" "$peer" \
+			"$(awk -v us=$((c1 - c0)) -v b="$SIZE_BYTES" 'BEGIN { printf "%.3f\n", us / 1e6 * 1073741824 / b }')"
 		if [[ -n $DPID ]]; then
 			while read -r line; do
 				case "$line" in
@@ -622,6 +635,7 @@ unit_of() {
 	seq_* | par_*) echo MB/s ;;
 	rand_*) echo IOPS ;;
 	rss_*) echo MiB ;;
+	cpu_*) echo "CPU s/GiB" ;;
 	*) echo s ;;
 	esac
 }
@@ -649,6 +663,7 @@ ROWS=(
 	"rss_hwm_32m_lz4 rss_hwm lz4 hexzfs_32m" "rss_hwm_32m_zstd rss_hwm zstd hexzfs_32m"
 	"rss_anon_lz4 rss_anon lz4 hexzfs" "rss_anon_zstd rss_anon zstd hexzfs"
 	"rss_anon_32m_lz4 rss_anon lz4 hexzfs_32m" "rss_anon_32m_zstd rss_anon zstd hexzfs_32m"
+	"cpu_cold_lz4 cpu_cold lz4 hexzfs" "cpu_cold_zstd cpu_cold zstd hexzfs"
 )
 readonly ROWS
 # Rows of the chart (ratios of memory figures to other designs say little).
@@ -669,6 +684,7 @@ label_of() {
 	tar_*) echo "tar of $NFILES files (1-64 KiB), $cz" ;;
 	rss_hwm_*) echo "daemon peak RSS (VmHWM) after cold read, $cz$cache" ;;
 	rss_anon_*) echo "daemon RssAnon after cold read, $cz$cache" ;;
+	cpu_cold_*) echo "CPU time of the cold read (all processes), $cz" ;;
 	esac
 }
 
@@ -753,6 +769,21 @@ rss_verdict() {
 	}'
 }
 
+# What the CPU time allows against the raw view: the raw view's cold read
+# takes T s/GiB; the contents view needs C CPU s/GiB in all, so on N
+# cores it takes at least C/N s/GiB, and can reach at most T / (C/N) of
+# the raw view's speed, however well its work is spread.
+cpu_bound() {
+	local c=$1
+
+	awk -v name="  (bound on $(nproc) CPUs from CPU time, $c)" -v raw="$(col "seq_cold_$c" raw)" \
+		-v cpu="$(col "cpu_cold_$c" hexzfs)" -v n="$(nproc)" 'BEGIN {
+		if (raw == "" || raw == "-" || cpu == "" || cpu == "-" || raw == 0 || cpu == 0) exit
+		t = 1073741824 / (raw * 1e6)
+		printf "  %-58s %8.2f  (%.3f CPU s/GiB over %d CPUs against the raw view'"'"'s %.3f s/GiB)\n", name, t / (cpu / n), cpu, n, t
+	}'
+}
+
 targets() {
 	local c
 
@@ -760,6 +791,7 @@ targets() {
 		verdict "cold sequential, $c: >= 1.5x squashfuse_ll" "$(col "seq_cold_$c" hexzfs_vs_squashfuse_ll)" 1.5 0
 		verdict "cold sequential, $c: >= 1.5x kernel squashfs" "$(col "seq_cold_$c" hexzfs_vs_ksquashfs)" 1.5 0
 		verdict "cold sequential, $c: >= 0.8x raw view cold" "$(col "seq_cold_$c" hexzfs_vs_raw)" 0.8 0
+		cpu_bound "$c"
 	done
 	verdict "cold sequential, lz4: >= 1.0x kernel EROFS" "$(col seq_cold_lz4 hexzfs_vs_erofs)" 1.0 0
 	for c in "${CODECS[@]}"; do

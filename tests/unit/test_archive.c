@@ -912,6 +912,35 @@ check_range(struct hexz_archive *ar, const struct stream_data *sd, uint64_t off,
 	free(buf);
 }
 
+/*
+ * The whole block behind a piece pinned at stream offset `at`: it holds
+ * the piece, and all of it is the stream's bytes; a piece of zeros has
+ * none.
+ */
+static void
+check_extent(const struct hexz_block_ref *ref, const struct iovec *piece,
+	     const struct stream_data *sd, uint64_t at, const char *name)
+{
+	size_t blen = 99;
+	const unsigned char *block = hexz_block_extent(ref, &blen);
+	const unsigned char *p = piece->iov_base;
+	uint64_t skip;
+
+	if (!ref) {
+		ck_assert_ptr_null(block);
+		ck_assert_uint_eq(blen, 0);
+		return;
+	}
+	ck_assert_ptr_nonnull(block);
+	ck_assert_msg(p >= block && p + piece->iov_len <= block + blen,
+		      "%s: piece at %" PRIu64 " lies outside its block", name, at);
+	skip = (uint64_t)(p - block);
+	ck_assert_uint_le(skip, at);
+	ck_assert_uint_le(at - skip + blen, sd->size);
+	ck_assert_msg(memcmp(block, sd->want + (at - skip), blen) == 0,
+		      "%s: block of the piece at %" PRIu64 ": wrong bytes", name, at);
+}
+
 /* Pin [off, off+len) with `cap` pieces at a time, looping; compare. */
 static void
 check_pinned(struct hexz_archive *ar, const struct stream_data *sd, uint64_t off, size_t len,
@@ -935,10 +964,11 @@ check_pinned(struct hexz_archive *ar, const struct stream_data *sd, uint64_t off
 		ck_assert_uint_ge(covered, 1);
 		ck_assert_uint_le(covered, len - done);
 		for (i = 0; i < count; i++) {
-			ck_assert_msg(memcmp(iov[i].iov_base, sd->want + off + done + sum,
-					     iov[i].iov_len) == 0,
-				      "%s: pinned piece %zu at %" PRIu64 ": wrong bytes", name, i,
-				      off + done + sum);
+			uint64_t at = off + done + sum;
+
+			ck_assert_msg(memcmp(iov[i].iov_base, sd->want + at, iov[i].iov_len) == 0,
+				      "%s: pinned piece %zu at %" PRIu64 ": wrong bytes", name, i, at);
+			check_extent(refs[i], &iov[i], sd, at, name);
 			sum += iov[i].iov_len;
 		}
 		ck_assert_uint_eq(sum, covered);
