@@ -14,8 +14,13 @@
 #include "log.h"
 #include "node_table.h"
 
-/* Blocks waiting (64 KiB blocks: 4 MiB pinned at most). */
+/*
+ * Blocks waiting, and the most bytes they may pin together (blocks go up
+ * to 16 MiB): a block that does not fit is turned away, unless the queue
+ * is empty, so that even the largest blocks get stored.
+ */
 #define FILL_QUEUE 64
+#define FILL_PINNED_MAX ((uint64_t)8 << 20)
 
 /* One range of a file to store, and where its bytes are. */
 struct fill_part {
@@ -30,6 +35,7 @@ struct fill_job {
 	struct node *node;
 	fuse_ino_t ino;
 	struct fill_part part[2]; /* before and after what the read returned */
+	size_t block_len;
 };
 
 struct block_fill {
@@ -43,6 +49,7 @@ struct block_fill {
 	bool busy;		/* a store is in progress; guarded by lock */
 	bool closing;		/* quiesced: store nothing more; guarded by lock */
 	bool quit;		/* guarded by lock */
+	uint64_t pinned;	/* bytes of the queued blocks; guarded by lock */
 	uint64_t page;
 	_Atomic uint64_t stored_blocks, stored_bytes, turned_away, failed;
 };
@@ -91,6 +98,7 @@ fill_main(void *arg)
 		job = bf->queue[bf->head];
 		bf->head = (bf->head + 1) % FILL_QUEUE;
 		bf->len--;
+		bf->pinned -= job.block_len;
 		store = !bf->closing;
 		bf->busy = store;
 		pthread_mutex_unlock(&bf->lock);
@@ -197,8 +205,10 @@ block_fill_offer(struct block_fill *bf, struct node *n, fuse_ino_t ino, uint64_t
 		job.ref = refs[i];
 		job.node = n;
 		job.ino = ino;
+		job.block_len = blen;
 		pthread_mutex_lock(&bf->lock);
-		if (bf->closing || bf->len == FILL_QUEUE) {
+		if (bf->closing || bf->len == FILL_QUEUE ||
+		    (bf->len && bf->pinned + blen > FILL_PINNED_MAX)) {
 			pthread_mutex_unlock(&bf->lock);
 			atomic_fetch_add_explicit(&bf->turned_away, 1, memory_order_relaxed);
 			continue;
@@ -207,6 +217,7 @@ block_fill_offer(struct block_fill *bf, struct node *n, fuse_ino_t ino, uint64_t
 		node_table_hold(bf->fs->nodes, n);
 		bf->queue[(bf->head + bf->len) % FILL_QUEUE] = job;
 		bf->len++;
+		bf->pinned += blen;
 		refs[i] = NULL;
 		pthread_cond_signal(&bf->work);
 		pthread_mutex_unlock(&bf->lock);
@@ -240,6 +251,7 @@ block_fill_stop(struct block_fill *bf)
 	pthread_mutex_unlock(&bf->lock);
 	pthread_join(bf->thread, NULL);
 	while (bf->len) {
+		bf->pinned -= bf->queue[bf->head].block_len;
 		job_release(bf, &bf->queue[bf->head]);
 		bf->head = (bf->head + 1) % FILL_QUEUE;
 		bf->len--;
