@@ -506,7 +506,7 @@ tar_read() {
 # Busy time of all CPUs so far (user, nice, system, irq, softirq, steal),
 # in microseconds, from /proc/stat.
 cpu_busy_us() {
-	awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%d\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1e6 / hz }' /proc/stat
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1e6 / hz }' /proc/stat
 }
 
 # VmHWM, RssAnon and RssFile of a daemon, in MiB.
