@@ -503,10 +503,10 @@ tar_read() {
 	timed do_tar "$1"
 }
 
-# Busy time of all CPUs so far (user, nice, system, irq, softirq, steal),
-# in microseconds, from /proc/stat.
+# Busy time of all CPUs so far (user, nice, system, irq, softirq; not the
+# steal time a virtual machine's host took), in microseconds, from /proc/stat.
 cpu_busy_us() {
-	awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1e6 / hz }' /proc/stat
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.0f\n", ($2 + $3 + $4 + $7 + $8) * 1e6 / hz }' /proc/stat
 }
 
 # VmHWM, RssAnon and RssFile of a daemon, in MiB.
@@ -750,7 +750,7 @@ col() {
 # A median as shown in the tables: precision by unit.
 val() {
 	col "$1" "$2" | awk -v u="$(col "$1" unit)" '$0 == "-" { print; next }
-		{ if (u == "s") printf "%.3f\n", $0; else if (u == "MiB") printf "%.1f\n", $0; else printf "%.0f\n", $0 }'
+		{ if (u == "s" || u ~ /^CPU/) printf "%.3f\n", $0; else if (u == "MiB") printf "%.1f\n", $0; else printf "%.0f\n", $0 }'
 }
 
 # A ratio as shown in the tables.
