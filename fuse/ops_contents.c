@@ -352,12 +352,6 @@ contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 }
 
 /*
- * For a read of [off, end): when it continues the previous one (or starts
- * the file), it is sequential: have the workers decompress what comes next,
- * up to a window that grows with the request size. Anything else resets
- * the detection. Returns whether the read is sequential.
- */
-/*
  * Across files. A reader that takes the files of a directory archive one
  * after another in the order they are packed (tar, cp -r, a backup tool)
  * reads the main stream in order, but a file at a time, each often smaller
@@ -389,6 +383,12 @@ stream_read_ahead(struct contents_handle *h, uint64_t off, uint64_t end)
 	hexz_archive_prefetch(h->archive, h->stream, from, to - from);
 }
 
+/*
+ * For a read of [off, end): when it continues the previous one (or starts
+ * the file), it is sequential: have the workers decompress what comes next,
+ * up to a window that grows with the request size. Anything else resets
+ * the detection. Returns whether the read is sequential.
+ */
 static bool
 read_ahead(struct contents_handle *h, uint64_t off, uint64_t end, size_t size)
 {
@@ -489,9 +489,11 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 			node_table_hold(fs->nodes, n);
 		fuse_reply_iov(req, iov, (int)count);
 		/*
-		 * A sequential reader will not come back for what it read (and
-		 * the kernel keeps the pages): the blocks it finished leave the
-		 * cache now, and their memory serves the blocks ahead of it.
+		 * A random reader gets the rest of its blocks into the page
+		 * cache (block_fill.h). A sequential reader will not come back
+		 * for what it read (and the kernel keeps the pages): the blocks
+		 * it finished leave the cache now, and their memory serves the
+		 * blocks ahead of it.
 		 */
 		if (fill)
 			block_fill_offer(fill, n, ino, file_size, (uint64_t)off, size, refs, iov,
