@@ -59,6 +59,7 @@ struct contents_handle {
 	_Atomic uint64_t next_offset;
 	_Atomic uint64_t ahead_to;
 	_Atomic uint64_t streamed; /* bytes read in sequence since the last trim */
+	bool direct; /* opened O_DIRECT: its reads bypass the page cache */
 	struct contents_handle *prev, *next; /* in open_handles */
 };
 
@@ -335,6 +336,7 @@ contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	h->stream = (enum hexz_stream)t->stream;
 	h->base = t->offset;
 	h->size = t->size;
+	h->direct = (fi->flags & O_DIRECT) != 0;
 	/* The node stands for one archive version: what the kernel cached stays true. */
 	fi->keep_cache = 1;
 	fi->noflush = 1;
@@ -480,8 +482,12 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		ret = reply_copied(req, h, (uint64_t)off, size, &err);
 		count = 0;
 	} else if (ret == HEXZ_OK) {
-		/* A sequential reader reads the rest of its blocks next anyway. */
-		struct block_fill *fill = sequential ? NULL : fs->contents->fill;
+		/*
+		 * A sequential reader reads the rest of its blocks next anyway,
+		 * and an O_DIRECT one (qemu with cache=none) never looks in the
+		 * page cache: neither gets the block fill.
+		 */
+		struct block_fill *fill = sequential || h->direct ? NULL : fs->contents->fill;
 		struct node *n = node_table_get(fs->nodes, ino);
 		uint64_t file_size = h->size; /* h may be gone once the reply is out */
 

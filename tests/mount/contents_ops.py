@@ -345,6 +345,30 @@ def resident_pages(path):
     return int(out.split()[0])
 
 
+def cmd_fill_direct(mpath, expected, offset, seconds):
+    """MPATH is fresh. One page at OFFSET is read with O_DIRECT (as qemu
+    reads with cache=none): the bytes are right, and SECONDS later nothing
+    of MPATH is in the page cache, for that reader never looks there."""
+    import mmap
+    page = os.sysconf("SC_PAGE_SIZE")
+    offset, seconds = int(offset), float(seconds)
+    ref = load(expected)
+    name = os.path.relpath(mpath, os.path.dirname(os.path.dirname(mpath)))
+    fd = os.open(mpath, os.O_RDONLY | os.O_DIRECT)
+    buf = mmap.mmap(-1, page)  # page-aligned, as O_DIRECT wants
+    try:
+        check_eq(f"{name}: nothing cached before the O_DIRECT read", 0, resident_pages(mpath))
+        n = os.preadv(fd, [buf], offset)
+        check(n == page and buf[:] == ref[offset:offset + page],
+              f"{name}: the O_DIRECT page at {offset} reads right", f"{n} bytes")
+        time.sleep(seconds)
+        check_eq(f"{name}: {seconds:g} s after an O_DIRECT page read, nothing of it is cached",
+                 0, resident_pages(mpath))
+    finally:
+        os.close(fd)
+        buf.close()
+
+
 def cmd_fill(mpath, expected, offset, want_lo, want_hi, seconds):
     """MPATH is fresh (nothing of it cached). One page at OFFSET is read
     the way a random reader reads it (POSIX_FADV_RANDOM: the kernel asks

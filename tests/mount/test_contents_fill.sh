@@ -4,8 +4,9 @@
 # block's whole pages inside the file (a partial last page at the end of
 # the file included), with the right bytes, for blocks aligned with the
 # file and for a file of a directory archive that starts inside a block;
-# nothing of the kind with -o block_fill=off; and a daemon stopped by a
-# signal in the middle of random readers exits at once.
+# nothing of the kind for an O_DIRECT reader, nor with -o block_fill=off;
+# and a daemon stopped by a signal in the middle of random readers exits
+# at once.
 set -euo pipefail
 # shellcheck source=tests/mount/lib.sh
 . "$(dirname -- "$0")/lib.sh"
@@ -23,7 +24,7 @@ sys.stdout.buffer.write(random.Random(int(sys.argv[2])).randbytes(int(sys.argv[1
 }
 random_bytes "$WORK/img1" $((8 * MiB)) 1
 random_bytes "$WORK/img3" $((6 * MiB + 12345)) 3
-writer --main "$WORK/img1" -c lz4 --block-size 65536 "$SRC/lz4.hxz"
+writer --main "$WORK/img1" --aux "$WORK/img3" -c lz4 --block-size 65536 "$SRC/lz4.hxz"
 writer --main "$WORK/img3" -c zstd --block-size 131072 "$SRC/zstd.hxz"
 # A file that starts 5000 bytes into the main stream, so that its blocks
 # straddle its pages. The format's writers start each file on a block
@@ -46,6 +47,8 @@ cpycheck fill "$MNT/zstd.hxz/main" "$WORK/img3" $((48 * 131072)) \
 # b's page at 98304 is stream byte 103304, in block [65536, 131072): b's
 # bytes [60536, 126072), whose whole pages are [61440, 122880).
 cpycheck fill "$MNT/tree.hxz/b" "$WORK/b" 98304 61440 122880 3
+# A reader with O_DIRECT never looks in the page cache: no fill for it.
+cpycheck fill_direct "$MNT/lz4.hxz/auxiliary" "$WORK/img3" $((7 * 65536 + PAGE)) 1
 unmount_contents
 
 # -o block_fill=off: the page read stays alone.
