@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "block_fill.h"
@@ -60,7 +61,7 @@ struct contents_handle {
 	_Atomic uint64_t ahead_to;
 	_Atomic uint64_t streamed; /* bytes read in sequence since the last trim */
 	bool direct; /* opened O_DIRECT: its reads bypass the page cache */
-	struct contents_handle *prev, *next; /* in open_handles */
+	LIST_ENTRY(contents_handle) link; /* in open_handles */
 };
 
 /*
@@ -69,17 +70,13 @@ struct contents_handle {
  * contents_release_all() frees what is left, so that nothing leaks.
  */
 static pthread_mutex_t open_handles_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct contents_handle *open_handles;
+static LIST_HEAD(, contents_handle) open_handles = LIST_HEAD_INITIALIZER(open_handles);
 
 static void
 handle_link(struct contents_handle *h)
 {
 	pthread_mutex_lock(&open_handles_lock);
-	h->prev = NULL;
-	h->next = open_handles;
-	if (open_handles)
-		open_handles->prev = h;
-	open_handles = h;
+	LIST_INSERT_HEAD(&open_handles, h, link);
 	pthread_mutex_unlock(&open_handles_lock);
 }
 
@@ -87,12 +84,7 @@ static void
 handle_unlink(struct contents_handle *h)
 {
 	pthread_mutex_lock(&open_handles_lock);
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		open_handles = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
+	LIST_REMOVE(h, link);
 	pthread_mutex_unlock(&open_handles_lock);
 }
 
@@ -537,8 +529,8 @@ contents_release_all(struct hexzfs *fs)
 	struct contents_handle *h;
 
 	pthread_mutex_lock(&open_handles_lock);
-	while ((h = open_handles) != NULL) {
-		open_handles = h->next;
+	while ((h = LIST_FIRST(&open_handles)) != NULL) {
+		LIST_REMOVE(h, link);
 		map_cache_release(fs->maps, h->map, false);
 		free(h);
 	}

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "entry.h"
@@ -32,7 +33,7 @@ struct dir_listing {
 	char *names;
 	size_t names_len, names_cap;
 	bool served;
-	struct dir_listing *prev, *next; /* in open_listings */
+	LIST_ENTRY(dir_listing) link; /* in open_listings */
 };
 
 /*
@@ -41,17 +42,13 @@ struct dir_listing {
  * what is left, so that nothing leaks.
  */
 static pthread_mutex_t open_listings_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct dir_listing *open_listings;
+static LIST_HEAD(, dir_listing) open_listings = LIST_HEAD_INITIALIZER(open_listings);
 
 static void
 listing_link(struct dir_listing *l)
 {
 	pthread_mutex_lock(&open_listings_lock);
-	l->prev = NULL;
-	l->next = open_listings;
-	if (open_listings)
-		open_listings->prev = l;
-	open_listings = l;
+	LIST_INSERT_HEAD(&open_listings, l, link);
 	pthread_mutex_unlock(&open_listings_lock);
 }
 
@@ -59,12 +56,7 @@ static void
 listing_unlink(struct dir_listing *l)
 {
 	pthread_mutex_lock(&open_listings_lock);
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		open_listings = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
+	LIST_REMOVE(l, link);
 	pthread_mutex_unlock(&open_listings_lock);
 }
 
@@ -276,8 +268,8 @@ ops_dir_release_all(void)
 	struct dir_listing *l;
 
 	pthread_mutex_lock(&open_listings_lock);
-	while ((l = open_listings) != NULL) {
-		open_listings = l->next;
+	while ((l = LIST_FIRST(&open_listings)) != NULL) {
+		LIST_REMOVE(l, link);
 		listing_clear(l);
 		free(l);
 	}
