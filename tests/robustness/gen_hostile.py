@@ -75,6 +75,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "writer"))
 import hexz_writer as hw  # noqa: E402
+from make_corpus import mixed  # noqa: E402  (disk-image-like bytes)
 
 import lz4.block  # noqa: E402
 import zstandard  # noqa: E402
@@ -85,29 +86,6 @@ ITERATIONS = 1000
 BS = 4096
 U64 = (1 << 64) - 1
 U32 = (1 << 32) - 1
-
-
-def mixed(n: int, seed: int) -> bytes:
-    """Disk-image-like data: random, text, zero and repeated 1-4 KiB pieces."""
-    rng = random.Random(seed)
-    out = bytearray()
-    while len(out) < n:
-        kind = rng.randrange(5)
-        size = 1024 * rng.randint(1, 4)
-        if kind == 0:
-            out += rng.randbytes(size)
-        elif kind == 1:
-            words = [rng.choice((b"alpha", b"beta", b"hexz", b"block", b"page"))
-                     for _ in range(size // 4)]
-            out += (b" ".join(words) + b"\n")[:size].ljust(size, b".")
-        elif kind == 2:
-            out += bytes(size)
-        elif kind == 3 and len(out) >= BS:
-            start = rng.randrange(len(out) // BS) * BS
-            out += out[start:start + BS]
-        else:
-            out += rng.randbytes(size // 2) + bytes(size // 2)
-    return bytes(out[:n])
 
 
 # ---------------------------------------------------------------- origins
