@@ -219,6 +219,20 @@ hxzcheck() { # DESCRIPTION HXZVERIFY-ARGS...
 	fi
 }
 
+# One check: COMMAND, stopped after SECONDS, passes when it exits 0; its
+# output is shown as comments either way.
+check_exits_zero() { # DESCRIPTION SECONDS COMMAND...
+	local desc=$1 seconds=$2 out rc=0
+	shift 2
+	out=$(timeout "$seconds" "$@" 2>&1) || rc=$?
+	printf '%s\n' "$out" | sed 's/^/# /'
+	if [ "$rc" -eq 0 ]; then
+		pass "$desc"
+	else
+		fail "$desc" "status $rc$([ "$rc" -ne 124 ] || echo ': timed out')"
+	fi
+}
+
 # Run an rprobe.py check (as pycheck does for fsops.py): each "ok: " or
 # "FAIL: " line is a check; a crash or a hang (60 s) without a FAIL line
 # fails too. With --as-user first, it runs as $TEST_USER (setup_user);

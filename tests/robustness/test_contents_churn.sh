@@ -73,14 +73,7 @@ sample_max() { # PID FILE
 }
 
 openloop() { # LABEL COUNT
-	local out rc=0
-	out=$(timeout 600 "${CHURN[@]}" openloop "$MNT" "$2" "${STABLE[@]}" 2>&1) || rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	if [ "$rc" -eq 0 ]; then
-		pass "$1: every chunk right"
-	else
-		fail "$1: every chunk right" "status $rc$([ "$rc" -ne 124 ] || echo ': timed out')"
-	fi
+	check_exits_zero "$1: every chunk right" 600 "${CHURN[@]}" openloop "$MNT" "$2" "${STABLE[@]}"
 }
 
 # ------------------------------------------------------------------ churn

@@ -35,14 +35,7 @@ measure() { # PID
 }
 
 openloop() { # DESCRIPTION NFILES COUNT
-	local out rc=0
-	out=$(timeout 300 "$HXZ" openloop "$MNT" "$2" "$3" 2>&1) || rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	if [ "$rc" -eq 0 ]; then
-		pass "$1"
-	else
-		fail "$1" "status $rc$([ "$rc" -ne 124 ] || echo ': timed out')"
-	fi
+	check_exits_zero "$1" 300 "$HXZ" openloop "$MNT" "$2" "$3"
 }
 
 # Empty snapshots need no mapping.
