@@ -26,7 +26,7 @@ struct node_table {
 	void (*release)(void *ctx, struct snapshot_map *map);
 	void *release_ctx;
 	/* Archive nodes, oldest visited by the sweep first. */
-	struct node *archive_head, *archive_tail;
+	TAILQ_HEAD(, node) archives;
 };
 
 static size_t
@@ -98,6 +98,7 @@ node_table_new(int root_fd, const struct stat *root_attr)
 
 	if (!tbl)
 		goto err;
+	TAILQ_INIT(&tbl->archives);
 	tbl->nbuckets = INITIAL_BUCKETS;
 	tbl->buckets = calloc(tbl->nbuckets, sizeof(*tbl->buckets));
 	if (!tbl->buckets)
@@ -253,31 +254,6 @@ node_table_acquire(struct node_table *tbl, struct node *parent, const char *name
 	return n;
 }
 
-static void
-archive_list_append(struct node_table *tbl, struct node *n)
-{
-	n->archive_next = NULL;
-	n->archive_prev = tbl->archive_tail;
-	if (tbl->archive_tail)
-		tbl->archive_tail->archive_next = n;
-	else
-		tbl->archive_head = n;
-	tbl->archive_tail = n;
-}
-
-static void
-archive_list_remove(struct node_table *tbl, struct node *n)
-{
-	if (n->archive_prev)
-		n->archive_prev->archive_next = n->archive_next;
-	else
-		tbl->archive_head = n->archive_next;
-	if (n->archive_next)
-		n->archive_next->archive_prev = n->archive_prev;
-	else
-		tbl->archive_tail = n->archive_prev;
-}
-
 size_t
 node_table_pin_archives(struct node_table *tbl, struct node **out, size_t max)
 {
@@ -285,13 +261,14 @@ node_table_pin_archives(struct node_table *tbl, struct node **out, size_t max)
 
 	pthread_mutex_lock(&tbl->lock);
 	/* Take from the head and move to the tail: the next call goes on from there. */
-	while (n < max && tbl->archive_head && (n == 0 || tbl->archive_head != out[0])) {
-		struct node *a = tbl->archive_head;
+	while (n < max && !TAILQ_EMPTY(&tbl->archives) &&
+	       (n == 0 || TAILQ_FIRST(&tbl->archives) != out[0])) {
+		struct node *a = TAILQ_FIRST(&tbl->archives);
 
 		a->nlookup++;
 		out[n++] = a;
-		archive_list_remove(tbl, a);
-		archive_list_append(tbl, a);
+		TAILQ_REMOVE(&tbl->archives, a, archive_link);
+		TAILQ_INSERT_TAIL(&tbl->archives, a, archive_link);
 	}
 	pthread_mutex_unlock(&tbl->lock);
 	return n;
@@ -325,7 +302,7 @@ node_table_acquire_archive(struct node_table *tbl, struct node *parent, const ch
 		n->map = map;
 		*took = true;
 		insert_locked(tbl, slot, parent, n);
-		archive_list_append(tbl, n);
+		TAILQ_INSERT_TAIL(&tbl->archives, n, archive_link);
 	}
 	pthread_mutex_unlock(&tbl->lock);
 	return n;
@@ -368,7 +345,7 @@ unlink_node(struct node_table *tbl, struct node *n)
 	struct node **slot = &tbl->buckets[hash_node(n) & (tbl->nbuckets - 1)];
 
 	if (n->kind == NODE_ARCHIVE)
-		archive_list_remove(tbl, n);
+		TAILQ_REMOVE(&tbl->archives, n, archive_link);
 	while (*slot != n)
 		slot = &(*slot)->hash_next;
 	*slot = n->hash_next;

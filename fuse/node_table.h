@@ -44,6 +44,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include "hexzfs.h"
@@ -72,7 +73,7 @@ struct node {
 	struct snapshot_map *map;
 	uint32_t tree_index; /* archive and entry nodes: index in the archive's tree */
 	/* Archive nodes: the table's list of them, for the stale-version sweep. */
-	struct node *archive_prev, *archive_next;
+	TAILQ_ENTRY(node) archive_link;
 	/* Source attributes at the last lookup; guarded by the table lock. */
 	struct stat attr;
 	/* Version last opened, for keep_cache; guarded by the table lock. */
