@@ -72,7 +72,9 @@
  *    the helpers that joined it.
  *  - then prefetch jobs: a bounded ring of CACHE_QUEUE_LEN (owner,
  *    block) jobs, best effort: keys cached, in flight or already queued
- *    are skipped, and requests beyond a full queue are dropped.
+ *    are skipped, and requests beyond a full queue are dropped. A block
+ *    consumed (block_ref_put_consumed()) cancels its queued job: its
+ *    reader got there first.
  * cache_forget_owner() removes the owner's queued jobs and waits for the
  * running ones (each worker records the owner of the job it runs).
  *
@@ -157,7 +159,8 @@ struct cache_shard {
 	_Atomic uint64_t hits, misses, waits, evictions, failures;
 } __attribute__((aligned(64)));
 
-/* A prefetch job: decode one block into the cache. */
+/* A prefetch job: decode one block into the cache. fill is NULL once the
+   job is cancelled (job_cancel()); it then stays in the ring, skipped. */
 struct prefetch_job {
 	uint64_t owner;
 	struct block_desc desc;
@@ -552,6 +555,35 @@ block_ref_put(struct hexz_block_ref *ref)
 	}
 }
 
+/*
+ * Cancel the queued prefetch job for a key, if any. A block leaves the cache
+ * as consumed when its reader got to it before the workers did: the reader
+ * decoded it itself. A job still queued for it would decode it once more,
+ * for nobody, and keep it until evicted. Under CPU pressure (two streams on
+ * two cores) that is what the workers ended up doing most of the time: the
+ * queue filled with jobs the readers had passed, the workers decoded those
+ * while the readers decoded their own blocks, and new jobs found the queue
+ * full. Takes qlock; call with no shard lock held.
+ */
+static void
+job_cancel(struct hexz_cache *c, uint64_t owner, uint64_t number)
+{
+	size_t k;
+
+	if (c->nworkers == 0)
+		return;
+	pthread_mutex_lock(&c->qlock);
+	for (k = 0; k < c->jcount; k++) {
+		struct prefetch_job *j = &c->jobs[(c->jhead + k) % CACHE_QUEUE_LEN];
+
+		if (j->fill && j->owner == owner && j->desc.number == number) {
+			j->fill = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->qlock);
+}
+
 void
 block_ref_put_consumed(struct hexz_block_ref *ref)
 {
@@ -568,8 +600,10 @@ block_ref_put_consumed(struct hexz_block_ref *ref)
 		taken = true;
 	}
 	pthread_mutex_unlock(&sh->lock);
-	if (taken)
+	if (taken) {
+		job_cancel(ref->cache, ref->owner, ref->number);
 		block_ref_put(ref); /* the table's reference */
+	}
 	block_ref_put(ref);
 }
 
@@ -945,7 +979,7 @@ job_queued(const struct hexz_cache *c, uint64_t owner, uint64_t number)
 	for (k = 0; k < c->jcount; k++) {
 		const struct prefetch_job *j = &c->jobs[(c->jhead + k) % CACHE_QUEUE_LEN];
 
-		if (j->owner == owner && j->desc.number == number)
+		if (j->fill && j->owner == owner && j->desc.number == number)
 			return true;
 	}
 	return false;
@@ -1012,7 +1046,7 @@ cache_forget_owner(struct hexz_cache *cache, uint64_t owner)
 		for (k = kept = 0; k < cache->jcount; k++) {
 			struct prefetch_job *j = &cache->jobs[(cache->jhead + k) % CACHE_QUEUE_LEN];
 
-			if (j->owner != owner)
+			if (j->fill && j->owner != owner)
 				cache->jobs[(cache->jhead + kept++) % CACHE_QUEUE_LEN] = *j;
 		}
 		cache->jcount = kept;
@@ -1099,6 +1133,8 @@ worker_main(void *arg)
 			job = c->jobs[c->jhead];
 			c->jhead = (c->jhead + 1) % CACHE_QUEUE_LEN;
 			c->jcount--;
+			if (!job.fill)
+				continue; /* cancelled */
 			w->busy = true;
 			w->owner = job.owner;
 			pthread_mutex_unlock(&c->qlock);

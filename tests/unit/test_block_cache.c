@@ -1152,6 +1152,49 @@ START_TEST(test_prefetch_queue_bound)
 }
 END_TEST
 
+/*
+ * A block its reader decoded and consumed before the workers got to it
+ * cancels its queued prefetch job: the job would decode it once more for
+ * nobody. Under CPU pressure the workers used to spend most of their time
+ * on such jobs (two readers on two cores decoded each block about 1.6
+ * times). A later prefetch of the same block is queued afresh.
+ */
+START_TEST(test_consumed_cancels_prefetch)
+{
+	struct hexz_cache *c = cache_new(16 * MIB, 1);
+	struct fake *f = fake_new(c);
+	uint64_t n;
+
+	/* The one worker is busy with block 0 while the reader overtakes it
+	   (a second is ample for three small decodes, even under valgrind). */
+	atomic_store(&f->slow_number, 0);
+	atomic_store(&f->slow_ms, 1000);
+	prefetch_range(f, 0, 1, 4 * KIB);
+	ck_assert(wait_until(&f->running, 1, 30));
+	prefetch_range(f, 1, 5, 4 * KIB);
+	for (n = 1; n <= 3; n++)
+		block_ref_put_consumed(get_ok(f, n, 4 * KIB));
+	ck_assert_uint_eq(atomic_load(&f->caller_calls), 3);
+
+	/* Block 0, then 4 and 5; not 1 to 3 again. */
+	for (n = 0; n < 3000 && stats(c).prefetches < 3; n++)
+		sleep_ms(10);
+	sleep_ms(50);
+	ck_assert_uint_eq(stats(c).prefetches, 3);
+	ck_assert_uint_eq(atomic_load(&f->worker_calls), 3);
+	for (n = 1; n <= 5; n++)
+		ck_assert_msg(atomic_load(&f->per_block[n]) == 1, "block %llu decoded %u times",
+			      (unsigned long long)n, atomic_load(&f->per_block[n]));
+	ck_assert_uint_eq(stats(c).blocks, 3); /* 0, 4, 5 */
+
+	/* The cancelled job does not hide a new request for the block. */
+	prefetch_range(f, 1, 1, 4 * KIB);
+	ck_assert(wait_until(&f->per_block[1], 2, 30));
+	hexz_cache_destroy(c);
+	free(f);
+}
+END_TEST
+
 START_TEST(test_forget_waits_for_jobs)
 {
 	struct hexz_cache *c = cache_new(16 * MIB, 1);
@@ -1266,6 +1309,7 @@ block_cache_suite(void)
 	tcase_add_test(workers, test_nested_fetch);
 	tcase_add_test(workers, test_prefetch);
 	tcase_add_test(workers, test_prefetch_queue_bound);
+	tcase_add_test(workers, test_consumed_cancels_prefetch);
 	tcase_add_test(workers, test_forget_waits_for_jobs);
 	tcase_add_test(workers, test_destroy_with_workers);
 	suite_add_tcase(s, workers);
