@@ -52,8 +52,11 @@
 #   tar        tar -cf - of the whole tree, piped to wc -c (GNU tar does not
 #              read the files at all when the archive is /dev/null).
 # Each round runs every workload on every peer, the peers interleaved
-# workload by workload in an order that rotates from round to round;
-# figures are medians over the rounds (min and max in results.tsv). Then
+# workload by workload in an order that rotates from round to round; the
+# sequential cell (seq_cold, seq_warm, rss_*, cpu_cold), a few seconds
+# and the noisiest, runs SEQ_REPEAT times per round, each time on a fresh
+# mount and in another order. Figures are medians over all runs (min and
+# max in results.tsv). Then
 # bench/archive_bench, when the build has it: libhexz decoding an archive
 # against the codec alone on the same blocks.
 #
@@ -65,6 +68,7 @@
 #
 # Environment (defaults in brackets; --quick's in parentheses):
 #   BENCH_CONTENTS_ROUNDS [5] (2)          rounds
+#   BENCH_CONTENTS_SEQ_REPEAT [3] (1)      runs of the sequential cell per round
 #   BENCH_CONTENTS_SIZE_MB [512] (64)      size of each disk image
 #   BENCH_CONTENTS_FILES [10000] (1000)    files of the tree
 #   BENCH_CONTENTS_RAND_SECONDS [10] (3)   time cap of each random-read run
@@ -128,8 +132,10 @@ if ((QUICK)); then
 	PUBLISH=0
 	: "${BENCH_CONTENTS_ROUNDS:=2}" "${BENCH_CONTENTS_SIZE_MB:=64}" "${BENCH_CONTENTS_FILES:=1000}"
 	: "${BENCH_CONTENTS_RAND_SECONDS:=3}" "${BENCH_CONTENTS_LIB_ROUNDS:=3}"
+	: "${BENCH_CONTENTS_SEQ_REPEAT:=1}"
 fi
 ROUNDS=${BENCH_CONTENTS_ROUNDS:-5}
+SEQ_REPEAT=${BENCH_CONTENTS_SEQ_REPEAT:-3}
 SIZE_MB=${BENCH_CONTENTS_SIZE_MB:-512}
 NFILES=${BENCH_CONTENTS_FILES:-10000}
 RAND_SECONDS=${BENCH_CONTENTS_RAND_SECONDS:-10}
@@ -144,7 +150,7 @@ if [[ -n $HEXZFS_BIN || ${#HEXZFS_ARGS[@]} -gt 0 ]]; then
 	PUBLISH=0
 fi
 
-for v in ROUNDS SIZE_MB NFILES RAND_SECONDS RAND_IO_MB LIB_ROUNDS; do
+for v in ROUNDS SEQ_REPEAT SIZE_MB NFILES RAND_SECONDS RAND_IO_MB LIB_ROUNDS; do
 	if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
 		echo "bench_contents.sh: $v must be a positive whole number, not '${!v}'" >&2
 		exit 2
@@ -154,7 +160,7 @@ if ((RAND_IO_MB < 4 || RAND_IO_MB > SIZE_MB)); then
 	echo "bench_contents.sh: BENCH_CONTENTS_RAND_IO_MB must lie between 4 and the size" >&2
 	exit 2
 fi
-readonly ROUNDS SIZE_MB NFILES RAND_SECONDS RAND_IO_MB LIB_ROUNDS TMPBASE BUILD_DIR
+readonly ROUNDS SEQ_REPEAT SIZE_MB NFILES RAND_SECONDS RAND_IO_MB LIB_ROUNDS TMPBASE BUILD_DIR
 readonly HEXZFS_BIN HEXZFS_ARGS
 readonly SIZE_BYTES=$((SIZE_MB * 1024 * 1024))
 readonly LIB_MB=$((SIZE_MB < 128 ? SIZE_MB : 128))
@@ -595,7 +601,7 @@ instances() {
 }
 
 run_rounds() {
-	local g list i k n
+	local g list i k n r reps
 
 	printf 'round\tworkload\tcodec\tpeer\tvalue\tunit\n' >"$OUT/raw.tsv"
 	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
@@ -603,10 +609,14 @@ run_rounds() {
 		for g in seq rand_1 rand_2 par_2 tar; do
 			mapfile -t list < <(instances "$g")
 			n=${#list[@]}
-			# Rotate the order of the instances from round to round.
-			for ((i = 0; i < n; i++)); do
-				k=$(((i + ROUND - 1) % n))
-				cell "$g" "${list[$k]%%:*}" "${list[$k]#*:}"
+			reps=1
+			[[ $g == seq ]] && reps=$SEQ_REPEAT
+			# Rotate the order of the instances from run to run.
+			for ((r = 0; r < reps; r++)); do
+				for ((i = 0; i < n; i++)); do
+					k=$(((i + (ROUND - 1) * reps + r) % n))
+					cell "$g" "${list[$k]%%:*}" "${list[$k]#*:}"
+				done
 			done
 		done
 	done
@@ -819,7 +829,7 @@ machine_description() {
 		echo "hexzfs:      $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown), $BUILD_DIR (buildtype=release), default cache_size ${CACHE_DEFAULT_MB} MiB"
 	fi
 	echo "peers:       libfuse $(pkg-config --modversion fuse3), squashfuse $(pkg_version squashfuse), squashfs-tools $(pkg_version squashfs-tools), erofs-utils $(pkg_version erofs-utils), EROFS mounts $EROFS_MODE, $(fio --version)"
-	echo "parameters:  rounds=$ROUNDS size=${SIZE_MB}MiB files=$NFILES rand_io=${RAND_IO_MB}MiB rand_cap=${RAND_SECONDS}s blocks=64KiB zstd_level=3"
+	echo "parameters:  rounds=$ROUNDS seq_repeat=$SEQ_REPEAT size=${SIZE_MB}MiB files=$NFILES rand_io=${RAND_IO_MB}MiB rand_cap=${RAND_SECONDS}s blocks=64KiB zstd_level=3"
 	echo "load:        $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1/5/15 min averages)"
 }
 
@@ -839,7 +849,7 @@ report() {
 		echo
 		data_sizes
 		echo
-		echo "Medians of $ROUNDS rounds. Peers: squashfuse_ll; ksquashfs, the kernel's squashfs"
+		echo "Medians of $ROUNDS rounds ($SEQ_REPEAT runs per round of the sequential cell). Peers: squashfuse_ll; ksquashfs, the kernel's squashfs"
 		echo "(loop); erofs, the kernel's EROFS (LZ4 only); raw, hexzfs's raw view of the"
 		echo "uncompressed bytes. Ratios: hexzfs/peer for MB/s and IOPS, peer/hexzfs for"
 		echo "seconds and MiB, so that > 1 always means hexzfs is better."
@@ -884,7 +894,7 @@ report() {
 				"$(rat "$row" hexzfs_vs_raw)"
 		done
 		echo
-		echo "Medians of $ROUNDS rounds; $SIZE_MB MiB of disk-image-like data, 64 KiB blocks;"
+		echo "Medians of $ROUNDS rounds ($SEQ_REPEAT runs per round of sequential reads); $SIZE_MB MiB of disk-image-like data, 64 KiB blocks;"
 		echo "ratios above 1 mean hexzfs is better (hexzfs/peer for MB/s and IOPS,"
 		echo "peer/hexzfs for seconds and MiB). EROFS: LZ4 only (erofs-utils 1.5 has no"
 		echo "zstd). Peak RSS (VmHWM) counts the archive pages the daemon maps."
