@@ -53,10 +53,10 @@
 #              read the files at all when the archive is /dev/null).
 # Each round runs every workload on every peer, the peers interleaved
 # workload by workload in an order that rotates from round to round; the
-# sequential cell (seq_cold, seq_warm, rss_*, cpu_cold), a few seconds
-# and the noisiest, runs SEQ_REPEAT times per round, each time on a fresh
-# mount and in another order. Figures are medians over all runs (min and
-# max in results.tsv). Then
+# sequential cells (seq: seq_cold, seq_warm, rss_*, cpu_cold; and par_2),
+# a few seconds each and the noisiest, run SEQ_REPEAT times per round,
+# each time on a fresh mount and in another order. Figures are medians
+# over all runs (min and max in results.tsv). Then
 # bench/archive_bench, when the build has it: libhexz decoding an archive
 # against the codec alone on the same blocks.
 #
@@ -68,7 +68,7 @@
 #
 # Environment (defaults in brackets; --quick's in parentheses):
 #   BENCH_CONTENTS_ROUNDS [5] (2)          rounds
-#   BENCH_CONTENTS_SEQ_REPEAT [3] (1)      runs of the sequential cell per round
+#   BENCH_CONTENTS_SEQ_REPEAT [3] (1)      runs of the sequential cells per round
 #   BENCH_CONTENTS_SIZE_MB [512] (64)      size of each disk image
 #   BENCH_CONTENTS_FILES [10000] (1000)    files of the tree
 #   BENCH_CONTENTS_RAND_SECONDS [10] (3)   time cap of each random-read run
@@ -610,7 +610,7 @@ run_rounds() {
 			mapfile -t list < <(instances "$g")
 			n=${#list[@]}
 			reps=1
-			[[ $g == seq ]] && reps=$SEQ_REPEAT
+			[[ $g == seq || $g == par_2 ]] && reps=$SEQ_REPEAT
 			# Rotate the order of the instances from run to run.
 			for ((r = 0; r < reps; r++)); do
 				for ((i = 0; i < n; i++)); do
@@ -782,7 +782,8 @@ rss_verdict() {
 # What the CPU time allows against the raw view: the raw view's cold read
 # takes T s/GiB; the contents view needs C CPU s/GiB in all, so on N
 # cores it takes at least C/N s/GiB, and can reach at most T / (C/N) of
-# the raw view's speed, however well its work is spread.
+# the raw view's speed, however well its work is spread. Then the share
+# of the N cores each read kept busy (CPU time over N times the wall time).
 cpu_bound() {
 	local c=$1
 
@@ -791,6 +792,15 @@ cpu_bound() {
 		if (raw == "" || raw == "-" || cpu == "" || cpu == "-" || raw == 0 || cpu == 0) exit
 		t = 1073741824 / (raw * 1e6)
 		printf "  %-58s %8.2f  (%.3f CPU s/GiB over %d CPUs against the raw view'"'"'s %.3f s/GiB)\n", name, t / (cpu / n), cpu, n, t
+	}'
+	# How busy the read kept the CPUs, against how busy the raw view's
+	# own read kept them: how much of the bound the pipeline leaves idle.
+	awk -v name="  (share of the $(nproc) CPUs busy during the cold read, $c)" \
+		-v mbs="$(col "seq_cold_$c" hexzfs)" -v cpu="$(col "cpu_cold_$c" hexzfs)" \
+		-v raw="$(col "seq_cold_$c" raw)" -v rawcpu="$(col "cpu_cold_$c" raw)" -v n="$(nproc)" 'BEGIN {
+		if (mbs == "" || mbs == "-" || cpu == "" || cpu == "-" || raw == "" || raw == "-" || rawcpu == "" || rawcpu == "-") exit
+		printf "  %-58s %8.2f  (the raw view'"'"'s read: %.2f)\n", name,
+			cpu * mbs * 1e6 / 1073741824 / n, rawcpu * raw * 1e6 / 1073741824 / n
 	}'
 }
 
@@ -849,7 +859,7 @@ report() {
 		echo
 		data_sizes
 		echo
-		echo "Medians of $ROUNDS rounds ($SEQ_REPEAT runs per round of the sequential cell). Peers: squashfuse_ll; ksquashfs, the kernel's squashfs"
+		echo "Medians of $ROUNDS rounds ($SEQ_REPEAT runs per round of the sequential cells). Peers: squashfuse_ll; ksquashfs, the kernel's squashfs"
 		echo "(loop); erofs, the kernel's EROFS (LZ4 only); raw, hexzfs's raw view of the"
 		echo "uncompressed bytes. Ratios: hexzfs/peer for MB/s and IOPS, peer/hexzfs for"
 		echo "seconds and MiB, so that > 1 always means hexzfs is better."
@@ -894,7 +904,7 @@ report() {
 				"$(rat "$row" hexzfs_vs_raw)"
 		done
 		echo
-		echo "Medians of $ROUNDS rounds ($SEQ_REPEAT runs per round of sequential reads); $SIZE_MB MiB of disk-image-like data, 64 KiB blocks;"
+		echo "Medians of $ROUNDS rounds ($SEQ_REPEAT runs per round of the sequential reads); $SIZE_MB MiB of disk-image-like data, 64 KiB blocks;"
 		echo "ratios above 1 mean hexzfs is better (hexzfs/peer for MB/s and IOPS,"
 		echo "peer/hexzfs for seconds and MiB). EROFS: LZ4 only (erofs-utils 1.5 has no"
 		echo "zstd). Peak RSS (VmHWM) counts the archive pages the daemon maps."
