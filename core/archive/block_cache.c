@@ -160,7 +160,7 @@ struct cache_shard {
 } __attribute__((aligned(64)));
 
 /* A prefetch job: decode one block into the cache. fill is NULL once the
-   job is cancelled (job_cancel()); it then stays in the ring, skipped. */
+   job is cancelled (job_cancel()): it leaves the ring unrun. */
 struct prefetch_job {
 	uint64_t owner;
 	struct block_desc desc;
@@ -580,6 +580,11 @@ job_cancel(struct hexz_cache *c, uint64_t owner, uint64_t number)
 			j->fill = NULL;
 			break;
 		}
+	}
+	/* Readers pass the oldest jobs first: free their places at once. */
+	while (c->jcount && !c->jobs[c->jhead].fill) {
+		c->jhead = (c->jhead + 1) % CACHE_QUEUE_LEN;
+		c->jcount--;
 	}
 	pthread_mutex_unlock(&c->qlock);
 }
