@@ -199,7 +199,7 @@ struct hexz_cache {
 	unsigned int shards_ready;
 	uint64_t budget;
 	_Atomic uint64_t next_owner;
-	_Atomic uint64_t bytes, blocks, prefetches;
+	_Atomic uint64_t bytes, blocks, prefetches, cancelled;
 
 	pthread_mutex_t qlock;
 	pthread_cond_t work; /* a batch or a job is waiting, or stopping */
@@ -578,6 +578,7 @@ job_cancel(struct hexz_cache *c, uint64_t owner, uint64_t number)
 
 		if (j->fill && j->owner == owner && j->desc.number == number) {
 			j->fill = NULL;
+			atomic_fetch_add_explicit(&c->cancelled, 1, memory_order_relaxed);
 			break;
 		}
 	}
@@ -1315,6 +1316,7 @@ hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out
 	atomic_init(&c->bytes, 0);
 	atomic_init(&c->blocks, 0);
 	atomic_init(&c->prefetches, 0);
+	atomic_init(&c->cancelled, 0);
 	if (posix_memalign(&mem, 64, nshards * sizeof(*c->shards)) != 0) {
 		pthread_mutex_destroy(&c->pool_lock);
 		free(c);
@@ -1383,6 +1385,7 @@ hexz_cache_get_stats(const struct hexz_cache *cache, struct hexz_cache_stats *ou
 	out->blocks = atomic_load_explicit(&cache->blocks, memory_order_relaxed);
 	out->budget = cache->budget;
 	out->prefetches = atomic_load_explicit(&cache->prefetches, memory_order_relaxed);
+	out->cancelled = atomic_load_explicit(&cache->cancelled, memory_order_relaxed);
 }
 
 void

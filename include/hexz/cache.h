@@ -77,6 +77,7 @@ struct hexz_cache_stats {
 	uint64_t blocks;        /* blocks held now */
 	uint64_t budget;        /* the budget given at creation */
 	uint64_t prefetches;    /* blocks decompressed ahead of a reader */
+	uint64_t cancelled;     /* read-ahead jobs dropped unrun: the reader decompressed the block first */
 };
 
 /**

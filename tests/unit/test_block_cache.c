@@ -1190,6 +1190,7 @@ START_TEST(test_consumed_cancels_prefetch)
 	/* Block 0, then 3 and 5; not 1, 2 or 4 again. */
 	wait_prefetches(c, 3);
 	ck_assert_uint_eq(stats(c).prefetches, 3);
+	ck_assert_uint_eq(stats(c).cancelled, 3);
 	ck_assert_uint_eq(atomic_load(&f->worker_calls), 3);
 	for (n = 1; n <= 5; n++)
 		ck_assert_msg(atomic_load(&f->per_block[n]) == 1, "block %llu decoded %u times",
