@@ -434,6 +434,10 @@ struct reader_stats {
 	unsigned long mmap_checks, sigbus, listings, listed_names;
 	/* The one allowed sight of a truncation's zeros: see racing_page_tail(). */
 	unsigned long zero_tails;
+	/* Of those, the ones whose truncation had completed before the read
+	   began, and the longest such wait: how much of RACE_SLACK_S is used. */
+	unsigned long late_tails;
+	double late_tail_max_s;
 	uint64_t bytes;
 };
 
@@ -553,6 +557,13 @@ allowed_zeros(struct held *h, uint64_t off, const uint8_t *buf, size_t len, long
 		return true; /* reported */
 	}
 	rs.zero_tails++;
+	if (seen_before.known && h->ino == seen_before.ino && seen_before.size <= at) {
+		double waited = seen_before.read_at - seen_before.changed;
+
+		rs.late_tails++;
+		if (waited > rs.late_tail_max_s)
+			rs.late_tail_max_s = waited;
+	}
 	return true;
 }
 
@@ -994,10 +1005,12 @@ cmd_reader(int argc, char **argv)
 	printf("reader: %lu opens (%lu ENOENT, %lu ESTALE, %lu other errors), %lu reads: %lu "
 	       "verified byte for byte (%" PRIu64 " bytes), %lu short, %lu EIO, %lu at EOF, "
 	       "%lu mmap checks (%lu SIGBUS), %lu listings (%lu names), %lu zero page tails of "
-	       "truncations racing the read; %d failures\n",
+	       "truncations racing the read (%lu after the truncation had completed, the latest "
+	       "%.1f ms after; %.0f ms allowed); %d failures\n",
 	       rs.opens, rs.open_enoent, rs.open_estale, rs.open_other, rs.reads, rs.reads_verified,
 	       rs.bytes, rs.short_reads, rs.eio, rs.eof_reads, rs.mmap_checks, rs.sigbus,
-	       rs.listings, rs.listed_names, rs.zero_tails, failures);
+	       rs.listings, rs.listed_names, rs.zero_tails, rs.late_tails, rs.late_tail_max_s * 1e3,
+	       RACE_SLACK_S * 1e3, failures);
 	if (stopped_errno)
 		printf("reader: stopped on %s\n", errname(stopped_errno));
 	free(buf);
