@@ -228,7 +228,7 @@ struct hexz_cache {
 	unsigned int shards_ready;
 	uint64_t budget;
 	_Atomic uint64_t next_owner;
-	_Atomic uint64_t bytes, blocks, prefetches, cancelled;
+	_Atomic uint64_t bytes, blocks, prefetches, cancelled, passed;
 
 	pthread_mutex_t qlock;
 	pthread_cond_t work; /* a batch is waiting, or stopping: for the helpers */
@@ -766,6 +766,7 @@ decode(struct cache_shard *sh, struct hexz_block_ref *b, struct cache_request *r
 	pthread_mutex_lock(&sh->lock);
 	if (rc == HEXZ_OK && b->passed) {
 		/* Its reader decoded its own copy meanwhile: nobody needs this one. */
+		atomic_fetch_add_explicit(&b->cache->passed, 1, memory_order_relaxed);
 		b->state = BLOCK_READY;
 		table_remove(sh, b);
 		atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
@@ -1475,6 +1476,7 @@ hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out
 	atomic_init(&c->blocks, 0);
 	atomic_init(&c->prefetches, 0);
 	atomic_init(&c->cancelled, 0);
+	atomic_init(&c->passed, 0);
 	if (posix_memalign(&mem, 64, nshards * sizeof(*c->shards)) != 0) {
 		pthread_mutex_destroy(&c->pool_lock);
 		free(c);
@@ -1551,6 +1553,7 @@ hexz_cache_get_stats(const struct hexz_cache *cache, struct hexz_cache_stats *ou
 	out->budget = cache->budget;
 	out->prefetches = atomic_load_explicit(&cache->prefetches, memory_order_relaxed);
 	out->cancelled = atomic_load_explicit(&cache->cancelled, memory_order_relaxed);
+	out->passed = atomic_load_explicit(&cache->passed, memory_order_relaxed);
 }
 
 void

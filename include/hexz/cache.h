@@ -83,6 +83,7 @@ struct hexz_cache_stats {
 	uint64_t budget;        /* the budget given at creation */
 	uint64_t prefetches;    /* blocks decompressed ahead of a reader */
 	uint64_t cancelled;     /* read-ahead jobs dropped unrun: the reader decompressed the block first */
+	uint64_t passed;        /* read-ahead decompressions a reader stopped waiting for and did itself */
 };
 
 /**

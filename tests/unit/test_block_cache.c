@@ -1337,6 +1337,7 @@ START_TEST(test_reader_passes_prefetcher)
 	ck_assert_uint_eq(s.blocks, 0);
 	ck_assert_uint_eq(s.bytes, 0);
 	ck_assert_uint_eq(s.prefetches, 0);
+	ck_assert_uint_eq(s.passed, 1);
 	ck_assert_uint_eq(atomic_load(&f->prefetcher_calls), 1);
 
 	/* A reader still waits for another reader's decode (test_same_block_once),
