@@ -61,52 +61,46 @@
  *
  * Workers
  * -------
- * A cache with workers owns two kinds of threads (all signals blocked), as
- * many of each as asked for; they take work under cache->qlock:
- *  - helpers ("hexz-worker") take fetch batches: cache_fetch() publishes
- *    the misses of one call as a batch on its own stack and asks for up to
- *    (misses - 1) helpers; the helpers and the calling thread claim
- *    requests from it with one atomic counter, so the caller never idles
- *    while work remains (and a fetch from inside a helper still progresses
- *    when every helper is busy). The caller then takes its batch out of the
- *    queue and waits for the helpers that joined it.
- *  - prefetchers ("hexz-prefetch") take prefetch jobs: a bounded ring of
- *    CACHE_QUEUE_LEN (owner, block) jobs, best effort: keys cached, in
- *    flight or already queued are skipped, and requests beyond a full queue
- *    are dropped. A block consumed (block_ref_put_consumed()) cancels its
- *    queued job: its reader got there first.
- * Prefetching is speculation, so the prefetchers run at the lowest CPU
- * priority (nice 19): they use the time the readers leave, and never take
- * a core from a thread that answers a read. At equal priority, a cold
- * sequential read through hexzfs on two cores had its request threads
- * preempted two to three times per 1 MiB request, mostly in the middle of
- * a reply, to run decodes not needed yet; at nice 19 it reads about 8 %
- * faster with LZ4 (3 % with zstd, whose readers more often catch up).
- * Nothing may therefore wait long for a prefetcher, which a machine busy
- * with other work can leave without a core for a long time. A reader that
- * finds its block being decoded by one waits for it at most a few times
- * as long as the decode should take (prefetch_patience()); the waiting
- * reader's core is then usually the prefetcher's. Past that it decodes
- * its own copy and marks the other passed, dropped when done. Helpers,
- * which callers wait for without a bound, keep the normal priority.
+ * A cache may own worker threads (all signals blocked, named
+ * "hexz-worker"). They take work from one queue, under cache->qlock:
+ *  - fetch batches first: cache_fetch() publishes the misses of one call
+ *    as a batch on its own stack and asks for up to (misses - 1) helpers;
+ *    the helpers and the calling thread claim requests from it with one
+ *    atomic counter, so the caller never idles while work remains (and a
+ *    fetch from inside a worker still progresses when every worker is
+ *    busy). The caller then takes its batch out of the queue and waits for
+ *    the helpers that joined it.
+ *  - then prefetch jobs: a bounded ring of CACHE_QUEUE_LEN (owner,
+ *    block) jobs, best effort: keys cached, in flight or already queued
+ *    are skipped, and requests beyond a full queue are dropped. A block
+ *    consumed (block_ref_put_consumed()) cancels its queued job: its
+ *    reader got there first.
  * cache_forget_owner() removes the owner's queued jobs and waits for the
- * running ones (each prefetcher records the owner of the job it runs).
+ * running ones (each worker records the owner of the job it runs).
+ *
+ * The workers run under SCHED_BATCH: the same share of the CPU as any
+ * thread of the process, but a worker that wakes up does not preempt the
+ * thread running on its core; it waits for the next tick or for that
+ * thread to sleep. Under the default policy, a cold sequential read on two
+ * cores had its request threads preempted two to three times per 1 MiB
+ * request (most of their time goes to the reply's copy), to decode blocks
+ * the reader did not need yet; under SCHED_BATCH, once per ten requests. A lower priority (nice) would do better on an idle
+ * machine but starves the workers on a busy one, and readers wait for
+ * them: with two CPU-bound processes running beside it, nice 19 cut a
+ * sequential reader's throughput by 40 % and stalled reads for 100 ms.
  *
  * Lock order: a shard lock and qlock are never held together; no lock is
  * held while fill() runs or while a block is freed.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <hexz/cache.h>
 
@@ -119,14 +113,6 @@
 #define CACHE_MIN_SHARE ((uint64_t)4 << 20)
 /* More workers than this are not started (hexz_cache_create()). */
 #define CACHE_MAX_WORKERS 256u
-/* The nice value of the prefetchers: the lowest priority there is. */
-#define PREFETCH_NICE 19
-/* How long a reader waits for a prefetcher's decode: a base, plus this per
-   byte of the block (4x the time of zstd at 250 MB/s, the slowest codec). */
-#define PATIENCE_BASE_NS 500000L
-#define PATIENCE_NS_PER_BYTE 16
-/* take_found(): the reader stopped waiting for a prefetcher. */
-#define TAKE_PASSED 1
 /* Prefetch jobs queued at most; more are dropped. */
 #define CACHE_QUEUE_LEN 256u
 /* Buckets of a fresh shard table; it doubles when chains average 2. */
@@ -162,8 +148,6 @@ struct hexz_block_ref {
 	int status;		  /* FAILED: the fill's status */
 	uint8_t state;		  /* enum block_state; under the shard lock */
 	bool in_table;		  /* under the shard lock */
-	bool background;	  /* LOADING by a prefetcher; set before it is in the table */
-	bool passed;		  /* under the shard lock: a reader decoded its own copy */
 	_Atomic bool cached;	  /* on the LRU list; only a hint outside the lock */
 };
 
@@ -216,7 +200,6 @@ struct fetch_batch {
 struct cache_worker {
 	pthread_t thread;
 	struct hexz_cache *cache;
-	bool prefetcher; /* else a helper */
 	/* Under cache->qlock: the owner of the prefetch job it runs. */
 	bool busy;
 	uint64_t owner;
@@ -228,11 +211,10 @@ struct hexz_cache {
 	unsigned int shards_ready;
 	uint64_t budget;
 	_Atomic uint64_t next_owner;
-	_Atomic uint64_t bytes, blocks, prefetches, cancelled, passed;
+	_Atomic uint64_t bytes, blocks, prefetches, cancelled;
 
 	pthread_mutex_t qlock;
-	pthread_cond_t work; /* a batch is waiting, or stopping: for the helpers */
-	pthread_cond_t jobs_waiting; /* a job is waiting, or stopping: for the prefetchers */
+	pthread_cond_t work; /* a batch or a job is waiting, or stopping */
 	pthread_cond_t idle; /* a worker finished a prefetch job */
 	struct fetch_batch *batch_head, *batch_tail;
 	struct prefetch_job *jobs; /* ring of CACHE_QUEUE_LEN */
@@ -249,8 +231,7 @@ struct hexz_cache {
 	pthread_mutex_t pool_lock;
 	struct hexz_block_ref *pool;
 	uint64_t pool_bytes;
-	unsigned int nworkers; /* helpers, and as many prefetchers: set once all run */
-	unsigned int nthreads; /* helpers and prefetchers started */
+	unsigned int nworkers; /* started */
 	struct cache_worker *workers;
 };
 
@@ -657,29 +638,10 @@ copy_failure(const struct hexz_block_ref *b, struct hexz_error *err)
 		error_plain(err, b->status);
 }
 
-/* The time by which a reader stops waiting for a prefetcher's decode of b. */
-static struct timespec
-prefetch_patience(const struct hexz_block_ref *b)
-{
-	struct timespec t;
-	long ns = PATIENCE_BASE_NS + (long)b->len * PATIENCE_NS_PER_BYTE;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += ns / 1000000000L;
-	t.tv_nsec += ns % 1000000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
 /*
  * Called with sh->lock held on a block found in the table; unlocks.
- * A READY block is a hit; a LOADING one is waited for, a prefetcher's for
- * a while only (see "Workers"): past that, the block is marked passed and
- * TAKE_PASSED returned, for the reader to decode its own copy. A prefetch
- * takes neither (r->ref stays NULL).
+ * A READY block is a hit; a LOADING one is waited for. A prefetch takes
+ * neither (r->ref stays NULL).
  */
 static int
 take_found(struct cache_shard *sh, struct hexz_block_ref *b, struct cache_request *r, bool prefetch,
@@ -704,24 +666,9 @@ take_found(struct cache_shard *sh, struct hexz_block_ref *b, struct cache_reques
 	}
 	shard_count(&sh->waits);
 	sh->waiters++;
-	if (b->background) {
-		struct timespec until = prefetch_patience(b);
-
-		while (b->state == BLOCK_LOADING &&
-		       pthread_cond_timedwait(&sh->loaded, &sh->lock, &until) != ETIMEDOUT)
-			;
-	}
-	while (b->state == BLOCK_LOADING && !b->background)
+	while (b->state == BLOCK_LOADING)
 		pthread_cond_wait(&sh->loaded, &sh->lock);
 	sh->waiters--;
-	if (b->state == BLOCK_LOADING) {
-		b->passed = true;
-		shard_count(&sh->misses);
-		/* Ours; the table's and the prefetcher's remain. */
-		atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
-		pthread_mutex_unlock(&sh->lock);
-		return TAKE_PASSED;
-	}
 	status = b->state == BLOCK_READY ? HEXZ_OK : b->status;
 	pthread_mutex_unlock(&sh->lock);
 	if (status == HEXZ_OK) {
@@ -764,13 +711,7 @@ decode(struct cache_shard *sh, struct hexz_block_ref *b, struct cache_request *r
 	}
 
 	pthread_mutex_lock(&sh->lock);
-	if (rc == HEXZ_OK && b->passed) {
-		/* Its reader decoded its own copy meanwhile: nobody needs this one. */
-		atomic_fetch_add_explicit(&b->cache->passed, 1, memory_order_relaxed);
-		b->state = BLOCK_READY;
-		table_remove(sh, b);
-		atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
-	} else if (rc == HEXZ_OK) {
+	if (rc == HEXZ_OK) {
 		shard_admit(sh, b);
 		victims = shard_trim(sh);
 	} else {
@@ -795,38 +736,7 @@ decode(struct cache_shard *sh, struct hexz_block_ref *b, struct cache_request *r
 }
 
 /*
- * Decode, for a reader alone, a block it stopped waiting for a prefetcher
- * to decode: b is fresh from block_alloc() and never goes into the table.
- */
-static int
-decode_own_copy(struct hexz_block_ref *b, struct cache_request *r, struct hexz_error *err)
-{
-	struct hexz_error ferr;
-	int rc;
-
-	atomic_store_explicit(&b->refs, 1, memory_order_relaxed); /* no table reference */
-	ferr.code = HEXZ_OK;
-	ferr.message[0] = '\0';
-	rc = r->fill(r->source, &r->desc, block_data(b), &ferr);
-	if (rc > 0)
-		rc = HEXZ_ERR_IO; /* not a status: a broken fill */
-	if (rc != HEXZ_OK) {
-		if (err && ferr.message[0])
-			*err = ferr;
-		else
-			error_plain(err, rc);
-		if (err)
-			err->code = rc;
-		block_free(b);
-		return rc;
-	}
-	b->state = BLOCK_READY;
-	r->ref = b;
-	return HEXZ_OK;
-}
-
-/*
- * Get one block: a hit, a wait for another reader's decode, or a decode.
+ * Get one block: a hit, a wait for another thread's decode, or a decode.
  * A prefetch only decodes a block that is neither cached nor in flight,
  * and then keeps no reference (r->ref stays NULL).
  */
@@ -837,7 +747,6 @@ cache_get(struct hexz_cache *c, struct cache_request *r, bool prefetch, struct h
 	uint64_t hash = key_hash(r->owner, d->number);
 	struct cache_shard *sh = shard_of(c, hash);
 	struct hexz_block_ref *b, *fresh;
-	bool passed = false;
 	int rc;
 
 	r->ref = NULL;
@@ -854,14 +763,9 @@ cache_get(struct hexz_cache *c, struct cache_request *r, bool prefetch, struct h
 
 	pthread_mutex_lock(&sh->lock);
 	b = table_find(sh, hash, r->owner, d->number);
-	if (b) {
-		rc = take_found(sh, b, r, prefetch, err);
-		if (rc != TAKE_PASSED)
-			return rc;
-		passed = true;
-	} else {
-		pthread_mutex_unlock(&sh->lock);
-	}
+	if (b)
+		return take_found(sh, b, r, prefetch, err);
+	pthread_mutex_unlock(&sh->lock);
 
 	/* Allocate unlocked, then look again: another thread may have won. */
 	fresh = block_alloc(c, sh, hash, r);
@@ -870,18 +774,13 @@ cache_get(struct hexz_cache *c, struct cache_request *r, bool prefetch, struct h
 				 "%s stream block %" PRIu64 ": no memory for its %" PRIu32
 				 " decompressed bytes",
 				 stream_name(d->stream), d->number, d->logical_len);
-	if (passed)
-		return decode_own_copy(fresh, r, err);
 	pthread_mutex_lock(&sh->lock);
 	b = table_find(sh, hash, r->owner, d->number);
 	if (b) {
 		rc = take_found(sh, b, r, prefetch, err);
-		if (rc == TAKE_PASSED)
-			return decode_own_copy(fresh, r, err);
 		block_free(fresh);
 		return rc;
 	}
-	fresh->background = prefetch;
 	table_insert(sh, fresh);
 	if (!prefetch)
 		shard_count(&sh->misses);
@@ -889,9 +788,7 @@ cache_get(struct hexz_cache *c, struct cache_request *r, bool prefetch, struct h
 
 	rc = decode(sh, fresh, r, err);
 	if (prefetch && rc == HEXZ_OK) {
-		/* Read under no lock: the block is out of the table once passed. */
-		if (!r->ref->passed)
-			atomic_fetch_add_explicit(&c->prefetches, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->prefetches, 1, memory_order_relaxed);
 		block_ref_put(r->ref);
 		r->ref = NULL;
 	}
@@ -1134,19 +1031,19 @@ cache_prefetch(struct hexz_cache *cache, const struct cache_request *reqs, size_
 			j->fill = r->fill;
 			j->source = r->source;
 			cache->jcount++;
-			pthread_cond_signal(&cache->jobs_waiting);
+			pthread_cond_signal(&cache->work);
 		}
 		pthread_mutex_unlock(&cache->qlock);
 	}
 }
 
-/* Under qlock: whether a prefetcher runs a job of owner. */
+/* Under qlock: whether a worker runs a prefetch job of owner. */
 static bool
 owner_running(const struct hexz_cache *c, uint64_t owner)
 {
 	unsigned int i;
 
-	for (i = 0; i < c->nthreads; i++) {
+	for (i = 0; i < c->nworkers; i++) {
 		if (c->workers[i].busy && c->workers[i].owner == owner)
 			return true;
 	}
@@ -1215,90 +1112,67 @@ batch_join(struct hexz_cache *c)
 	return b;
 }
 
-/*
- * Process signals go to other threads, but not the synchronous ones: a
- * blocked SIGBUS from a truncated mapping makes the kernel reset its
- * handler and kill the process, past the fault guard.
- */
-static void
-worker_signals(void)
+static void *
+worker_main(void *arg)
 {
+	struct cache_worker *w = arg;
+	struct hexz_cache *c = w->cache;
+	struct fetch_batch *b;
+	struct prefetch_job job;
+	struct cache_request r;
 	sigset_t all;
 
+	/*
+	 * Process signals go to other threads, but not the synchronous ones:
+	 * a blocked SIGBUS from a truncated mapping makes the kernel reset
+	 * its handler and kill the process, past the fault guard.
+	 */
 	sigfillset(&all);
 	sigdelset(&all, SIGBUS);
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
-}
+	/* See "Workers". Failing, the worker only preempts more. */
+	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){ 0 });
 
-/* A helper: works on fetch batches, at the creator's priority. */
-static void *
-helper_main(void *arg)
-{
-	struct cache_worker *w = arg;
-	struct hexz_cache *c = w->cache;
-	struct fetch_batch *b;
-
-	worker_signals();
 	pthread_mutex_lock(&c->qlock);
 	while (!c->stopping) {
 		b = batch_join(c);
-		if (!b) {
-			pthread_cond_wait(&c->work, &c->qlock);
+		if (b) {
+			pthread_mutex_unlock(&c->qlock);
+			batch_work(b);
+			pthread_mutex_lock(&c->qlock);
+			/* The caller frees b once active is 0: signal under the
+			   lock and do not touch b after. */
+			if (--b->active == 0)
+				pthread_cond_signal(&b->done);
 			continue;
 		}
-		pthread_mutex_unlock(&c->qlock);
-		batch_work(b);
-		pthread_mutex_lock(&c->qlock);
-		/* The caller frees b once active is 0: signal under the lock and
-		   do not touch b after. */
-		if (--b->active == 0)
-			pthread_cond_signal(&b->done);
-	}
-	pthread_mutex_unlock(&c->qlock);
-	return NULL;
-}
+		if (c->jcount) {
+			job = c->jobs[c->jhead];
+			c->jhead = (c->jhead + 1) % CACHE_QUEUE_LEN;
+			c->jcount--;
+			if (!job.fill)
+				continue; /* cancelled */
+			w->busy = true;
+			w->owner = job.owner;
+			pthread_mutex_unlock(&c->qlock);
 
-/* A prefetcher: runs prefetch jobs, at the lowest priority (see "Workers"). */
-static void *
-prefetcher_main(void *arg)
-{
-	struct cache_worker *w = arg;
-	struct hexz_cache *c = w->cache;
-	struct prefetch_job job;
-	struct cache_request r;
+			memset(&r, 0, sizeof(r));
+			r.owner = job.owner;
+			r.desc = job.desc;
+			r.fill = job.fill;
+			r.source = job.source;
+			(void)cache_get(c, &r, true, NULL); /* the read that needs it reports */
 
-	worker_signals();
-	/* Linux sets the nice value per thread. Failing, it only runs sooner. */
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), PREFETCH_NICE);
-	pthread_mutex_lock(&c->qlock);
-	while (!c->stopping) {
-		if (!c->jcount) {
-			pthread_cond_wait(&c->jobs_waiting, &c->qlock);
+			pthread_mutex_lock(&c->qlock);
+			w->busy = false;
+			if (c->forgetting)
+				pthread_cond_broadcast(&c->idle);
 			continue;
 		}
-		job = c->jobs[c->jhead];
-		c->jhead = (c->jhead + 1) % CACHE_QUEUE_LEN;
-		c->jcount--;
-		if (!job.fill)
-			continue; /* cancelled */
-		w->busy = true;
-		w->owner = job.owner;
-		pthread_mutex_unlock(&c->qlock);
-
-		memset(&r, 0, sizeof(r));
-		r.owner = job.owner;
-		r.desc = job.desc;
-		r.fill = job.fill;
-		r.source = job.source;
-		(void)cache_get(c, &r, true, NULL); /* the read that needs it reports */
-
-		pthread_mutex_lock(&c->qlock);
-		w->busy = false;
-		if (c->forgetting)
-			pthread_cond_broadcast(&c->idle);
+		pthread_cond_wait(&c->work, &c->qlock);
 	}
 	pthread_mutex_unlock(&c->qlock);
 	return NULL;
@@ -1310,23 +1184,21 @@ workers_stop(struct hexz_cache *c)
 {
 	unsigned int i;
 
-	if (!c->nthreads)
+	if (!c->nworkers)
 		return;
 	pthread_mutex_lock(&c->qlock);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->work);
-	pthread_cond_broadcast(&c->jobs_waiting);
 	pthread_mutex_unlock(&c->qlock);
-	for (i = 0; i < c->nthreads; i++)
+	for (i = 0; i < c->nworkers; i++)
 		pthread_join(c->workers[i].thread, NULL);
-	c->nthreads = 0;
 	c->nworkers = 0;
 }
 
 /*
- * Start n helpers and n prefetchers with every signal blocked from their
- * first instruction (a thread inherits its creator's mask), so that the
- * process's signals go to its own threads.
+ * Start n workers with every signal blocked from their first instruction
+ * (a thread inherits its creator's mask), so that the process's signals go
+ * to its own threads.
  */
 static int
 workers_start(struct hexz_cache *c, unsigned int n)
@@ -1334,28 +1206,24 @@ workers_start(struct hexz_cache *c, unsigned int n)
 	sigset_t all, old;
 	int rc = HEXZ_OK;
 
-	c->workers = calloc(2 * (size_t)n, sizeof(*c->workers));
+	c->workers = calloc(n, sizeof(*c->workers));
 	c->jobs = calloc(CACHE_QUEUE_LEN, sizeof(*c->jobs));
 	if (!c->workers || !c->jobs)
 		return HEXZ_ERR_NO_MEMORY;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	while (c->nthreads < 2 * n) {
-		struct cache_worker *w = &c->workers[c->nthreads];
+	while (c->nworkers < n) {
+		struct cache_worker *w = &c->workers[c->nworkers];
 
 		w->cache = c;
-		w->prefetcher = c->nthreads >= n;
-		if (pthread_create(&w->thread, NULL, w->prefetcher ? prefetcher_main : helper_main,
-				   w) != 0) {
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			rc = HEXZ_ERR_SYSTEM;
 			break;
 		}
-		pthread_setname_np(w->thread, w->prefetcher ? "hexz-prefetch" : "hexz-worker");
-		c->nthreads++;
+		pthread_setname_np(w->thread, "hexz-worker");
+		c->nworkers++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == HEXZ_OK)
-		c->nworkers = n;
 	return rc;
 }
 
@@ -1375,9 +1243,6 @@ shard_bits_for(uint64_t budget)
 static int
 shard_init(struct cache_shard *sh, uint64_t share)
 {
-	pthread_condattr_t attr;
-	int rc;
-
 	sh->buckets = calloc(SHARD_MIN_BUCKETS, sizeof(*sh->buckets));
 	if (!sh->buckets)
 		return HEXZ_ERR_NO_MEMORY;
@@ -1387,16 +1252,7 @@ shard_init(struct cache_shard *sh, uint64_t share)
 		free(sh->buckets);
 		return HEXZ_ERR_SYSTEM;
 	}
-	if (pthread_condattr_init(&attr) != 0) {
-		pthread_mutex_destroy(&sh->lock);
-		free(sh->buckets);
-		return HEXZ_ERR_SYSTEM;
-	}
-	/* prefetch_patience() counts on the monotonic clock. */
-	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) ||
-	     pthread_cond_init(&sh->loaded, &attr);
-	pthread_condattr_destroy(&attr);
-	if (rc) {
+	if (pthread_cond_init(&sh->loaded, NULL) != 0) {
 		pthread_mutex_destroy(&sh->lock);
 		free(sh->buckets);
 		return HEXZ_ERR_SYSTEM;
@@ -1430,7 +1286,6 @@ cache_free(struct hexz_cache *c)
 		pthread_mutex_destroy(&sh->lock);
 	}
 	if (c->qlock_ready) {
-		pthread_cond_destroy(&c->jobs_waiting);
 		pthread_cond_destroy(&c->idle);
 		pthread_cond_destroy(&c->work);
 		pthread_mutex_destroy(&c->qlock);
@@ -1476,7 +1331,6 @@ hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out
 	atomic_init(&c->blocks, 0);
 	atomic_init(&c->prefetches, 0);
 	atomic_init(&c->cancelled, 0);
-	atomic_init(&c->passed, 0);
 	if (posix_memalign(&mem, 64, nshards * sizeof(*c->shards)) != 0) {
 		pthread_mutex_destroy(&c->pool_lock);
 		free(c);
@@ -1503,13 +1357,6 @@ hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out
 		goto fail;
 	}
 	if (pthread_cond_init(&c->idle, NULL) != 0) {
-		pthread_cond_destroy(&c->work);
-		pthread_mutex_destroy(&c->qlock);
-		rc = HEXZ_ERR_SYSTEM;
-		goto fail;
-	}
-	if (pthread_cond_init(&c->jobs_waiting, NULL) != 0) {
-		pthread_cond_destroy(&c->idle);
 		pthread_cond_destroy(&c->work);
 		pthread_mutex_destroy(&c->qlock);
 		rc = HEXZ_ERR_SYSTEM;
@@ -1553,7 +1400,6 @@ hexz_cache_get_stats(const struct hexz_cache *cache, struct hexz_cache_stats *ou
 	out->budget = cache->budget;
 	out->prefetches = atomic_load_explicit(&cache->prefetches, memory_order_relaxed);
 	out->cancelled = atomic_load_explicit(&cache->cancelled, memory_order_relaxed);
-	out->passed = atomic_load_explicit(&cache->passed, memory_order_relaxed);
 }
 
 void

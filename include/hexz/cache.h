@@ -47,15 +47,10 @@
  *
  * Workers
  * -------
- * A cache may own worker threads. Archives that use the cache then
- * decompress the several blocks of one read in parallel (helper threads,
- * at the creator's priority), and may decompress blocks ahead of a
- * sequential reader (hexz_archive_prefetch(); prefetch threads, at the
- * lowest CPU priority, nice 19, so that they only use the time the
- * readers leave). A reader never waits long for a prefetch thread: if the
- * block it needs is still being decompressed ahead after a few times the
- * time that should take, it decompresses its own copy. A cache without
- * workers does everything on the calling thread.
+ * A cache may own a pool of worker threads. Archives that use the cache
+ * then decompress the several blocks of one read in parallel, and may
+ * decompress blocks ahead of a sequential reader (hexz_archive_prefetch()).
+ * A cache without workers does everything on the calling thread.
  */
 #ifndef HEXZ_CACHE_H
 #define HEXZ_CACHE_H
@@ -83,17 +78,16 @@ struct hexz_cache_stats {
 	uint64_t budget;        /* the budget given at creation */
 	uint64_t prefetches;    /* blocks decompressed ahead of a reader */
 	uint64_t cancelled;     /* read-ahead jobs dropped unrun: the reader decompressed the block first */
-	uint64_t passed;        /* read-ahead decompressions a reader stopped waiting for and did itself */
 };
 
 /**
  * hexz_cache_create() - make a cache of decompressed blocks.
  * @budget:  bytes of decompressed data to keep; at least 1 MiB is sensible,
  *           smaller budgets work but keep few blocks.
- * @workers: decompression threads to start of each kind, 0 for none (all
- *           work is then done by the callers' threads); at most 256 of
- *           each are started. They block every signal; the helpers are
- *           named "hexz-worker", the prefetch threads "hexz-prefetch".
+ * @workers: decompression threads to start, 0 for none (all work is then
+ *           done by the callers' threads); at most 256 are started. They
+ *           block every signal, are named "hexz-worker" and run under
+ *           SCHED_BATCH (a fair share of the CPU, no wakeup preemption).
  * @out:     receives the cache; NULL on failure.
  *
  * Ownership: the caller owns *@out and destroys it with hexz_cache_destroy()

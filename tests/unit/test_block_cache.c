@@ -4,8 +4,8 @@
  * decoder that fills a block with a pattern of (owner, block number) and
  * counts its calls: hits and misses, LRU order, pinned blocks, one decode
  * for concurrent misses, shared failures, all-or-nothing fetches, the
- * memory bound, and the workers (fetch, prefetch, their priorities, a
- * reader passing a prefetch, forget, destroy).
+ * memory bound, and the workers (fetch, prefetch, scheduling policy,
+ * forget, destroy).
  *
  * Threads started here never call check's assertions (they are not
  * thread-safe): they count failures and the main thread asserts after the
@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,14 +62,12 @@ struct fake {
 	_Atomic unsigned int calls;
 	_Atomic unsigned int running;
 	_Atomic unsigned int max_running;
-	_Atomic unsigned int worker_calls; /* fills on a helper or prefetcher thread */
+	_Atomic unsigned int worker_calls; /* fills on a "hexz-worker" thread */
 	_Atomic unsigned int caller_calls; /* fills on any other thread */
-	_Atomic unsigned int prefetcher_calls; /* of worker_calls, on a "hexz-prefetch" */
 	_Atomic unsigned int bad_mask;	   /* worker fills with a signal unblocked */
 	_Atomic unsigned int sleep_ms;	   /* every fill sleeps this long */
 	_Atomic uint64_t slow_number;	   /* and this block ... */
 	_Atomic unsigned int slow_ms;	   /* ... that long */
-	_Atomic bool slow_prefetch_only;   /* ... when a prefetcher decodes it */
 	_Atomic int nfails;		   /* blocks that fail: */
 	uint64_t fail_number[MAX_FAILS];
 	int fail_code[MAX_FAILS];
@@ -161,16 +159,13 @@ sleep_ms(unsigned int ms)
 		;
 }
 
-/* Whether this thread is one of the cache's: 0 no, 1 a helper, 2 a prefetcher. */
-static int
+static bool
 on_worker(void)
 {
 	char name[16] = "";
 
 	pthread_getname_np(pthread_self(), name, sizeof(name));
-	if (strcmp(name, "hexz-worker") == 0)
-		return 1;
-	return strcmp(name, "hexz-prefetch") == 0 ? 2 : 0;
+	return strcmp(name, "hexz-worker") == 0;
 }
 
 static void fill_parents(struct fake *f, uint64_t number);
@@ -183,7 +178,7 @@ fake_fill(void *source, const struct block_desc *d, void *dst, struct hexz_error
 	unsigned int now, max, ms;
 	uint8_t *p = dst;
 	sigset_t mask;
-	int k, worker = on_worker();
+	int k;
 
 	atomic_fetch_add(&f->calls, 1);
 	if (d->number < TRACKED)
@@ -192,10 +187,8 @@ fake_fill(void *source, const struct block_desc *d, void *dst, struct hexz_error
 	max = atomic_load(&f->max_running);
 	while (now > max && !atomic_compare_exchange_weak(&f->max_running, &max, now))
 		;
-	if (worker) {
+	if (on_worker()) {
 		atomic_fetch_add(&f->worker_calls, 1);
-		if (worker == 2)
-			atomic_fetch_add(&f->prefetcher_calls, 1);
 		pthread_sigmask(SIG_BLOCK, NULL, &mask);
 		if (!sigismember(&mask, SIGTERM) || !sigismember(&mask, SIGINT) ||
 		    !sigismember(&mask, SIGUSR1) || !sigismember(&mask, SIGALRM))
@@ -205,8 +198,7 @@ fake_fill(void *source, const struct block_desc *d, void *dst, struct hexz_error
 	}
 
 	ms = atomic_load(&f->sleep_ms);
-	if (d->number == atomic_load(&f->slow_number) &&
-	    (worker == 2 || !atomic_load(&f->slow_prefetch_only)))
+	if (d->number == atomic_load(&f->slow_number))
 		ms = atomic_load(&f->slow_ms);
 	if (ms)
 		sleep_ms(ms);
@@ -1217,22 +1209,20 @@ START_TEST(test_consumed_cancels_prefetch)
 END_TEST
 
 /*
- * The nice value of each thread of this process named `name`, into
- * nice[0..max); returns how many there are.
+ * The scheduling policy of each thread of this process named `name`, into
+ * policy[0..max); returns how many there are.
  */
 static unsigned int
-thread_nices(const char *name, int *nice, unsigned int max)
+thread_policies(const char *name, int *policy, unsigned int max)
 {
-	char path[300], line[512], comm[32];
+	char path[300], comm[32];
 	unsigned int found = 0;
 	struct dirent *e;
 	DIR *d = opendir("/proc/self/task");
 
 	ck_assert_ptr_nonnull(d);
 	while ((e = readdir(d)) != NULL) {
-		const char *after;
 		FILE *f;
-		int field, n = 0;
 
 		if (e->d_name[0] == '.')
 			continue;
@@ -1246,23 +1236,8 @@ thread_nices(const char *name, int *nice, unsigned int max)
 		comm[strcspn(comm, "\n")] = '\0';
 		if (strcmp(comm, name) != 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		ck_assert_ptr_nonnull(f);
-		ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-		fclose(f);
-		/* After the name: state is field 3, nice field 19 (proc(5)). */
-		after = strrchr(line, ')');
-		ck_assert_ptr_nonnull(after);
-		for (field = 3, after += 2; field < 19 && after; field++) {
-			after = strchr(after, ' ');
-			if (after)
-				after++;
-		}
-		ck_assert_ptr_nonnull(after);
-		ck_assert_int_eq(sscanf(after, "%d", &n), 1);
 		if (found < max)
-			nice[found] = n;
+			policy[found] = sched_getscheduler((pid_t)atoi(e->d_name));
 		found++;
 	}
 	closedir(d);
@@ -1270,85 +1245,30 @@ thread_nices(const char *name, int *nice, unsigned int max)
 }
 
 /*
- * As many helpers as prefetchers; the prefetchers run at nice 19, the
- * helpers at the creator's priority (a caller waits for its helpers).
+ * The workers run under SCHED_BATCH (no wakeup preemption of the threads
+ * that answer reads); the thread that made the cache keeps its policy.
  */
-START_TEST(test_worker_priorities)
+START_TEST(test_worker_policy)
 {
-	struct hexz_cache *c = cache_new(16 * MIB, 2);
-	int own = getpriority(PRIO_PROCESS, (id_t)gettid());
-	int helpers[4], prefetchers[4];
-	unsigned int nh, np, i, tries;
+	int own = sched_getscheduler(0);
+	struct hexz_cache *c = cache_new(16 * MIB, 3);
+	int policy[4] = { -1, -1, -1, -1 };
+	unsigned int n = 0, i, tries, batch;
 
-	ck_assert_uint_eq(cache_worker_count(c), 2);
-	/* A thread sets its own nice value once it runs. */
+	/* A worker sets its own policy once it runs. */
 	for (tries = 0; tries < 300; tries++) {
-		np = thread_nices("hexz-prefetch", prefetchers, 4);
-		if (np == 2 && prefetchers[0] == 19 && prefetchers[1] == 19)
+		n = thread_policies("hexz-worker", policy, 4);
+		for (i = batch = 0; i < n && i < 4; i++)
+			batch += policy[i] == SCHED_BATCH;
+		if (n == 3 && batch == 3)
 			break;
 		sleep_ms(10);
 	}
-	nh = thread_nices("hexz-worker", helpers, 4);
-	ck_assert_uint_eq(nh, 2);
-	ck_assert_uint_eq(np, 2);
-	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(prefetchers[i], 19);
-		ck_assert_int_eq(helpers[i], own);
-	}
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(policy[i], SCHED_BATCH);
+	ck_assert_int_eq(sched_getscheduler(0), own);
 	hexz_cache_destroy(c);
-}
-END_TEST
-
-/*
- * Nothing waits long for a prefetcher, which a busy machine may leave
- * without a core: a reader that needs a block a prefetcher is decoding
- * waits for it about a millisecond (for 4 KiB), then decodes its own copy;
- * the prefetcher's copy is dropped when done.
- */
-START_TEST(test_reader_passes_prefetcher)
-{
-	struct hexz_cache *c = cache_new(16 * MIB, 1);
-	struct fake *f = fake_new(c);
-	struct hexz_block_ref *ref;
-	struct hexz_cache_stats s;
-
-	atomic_store(&f->slow_number, 0);
-	atomic_store(&f->slow_ms, 1000);
-	atomic_store(&f->slow_prefetch_only, true);
-	prefetch_range(f, 0, 1, 4 * KIB);
-	ck_assert(wait_until(&f->running, 1, 30));
-
-	ref = get_ok(f, 0, 4 * KIB);
-	/* Back while the prefetcher still decodes (for a second): it did not
-	   wait for it to finish. */
-	ck_assert_uint_eq(atomic_load(&f->running), 1);
-	ck_assert_uint_eq(atomic_load(&f->caller_calls), 1);
-	s = stats(c);
-	ck_assert_uint_eq(s.waits, 1);
-	ck_assert_uint_eq(s.misses, 1);
-	ck_assert_uint_eq(s.blocks, 2); /* the reader's copy and the one in progress */
-	block_ref_put_consumed(ref);
-
-	/* The prefetcher's copy goes once done: not cached, not counted. */
-	ck_assert(wait_until(&f->calls, 2, 30));
-	for (unsigned int i = 0; i < 300 && (atomic_load(&f->running) || stats(c).blocks); i++)
-		sleep_ms(10);
-	s = stats(c);
-	ck_assert_uint_eq(s.blocks, 0);
-	ck_assert_uint_eq(s.bytes, 0);
-	ck_assert_uint_eq(s.prefetches, 0);
-	ck_assert_uint_eq(s.passed, 1);
-	ck_assert_uint_eq(atomic_load(&f->prefetcher_calls), 1);
-
-	/* A reader still waits for another reader's decode (test_same_block_once),
-	   and a later prefetch of the block runs afresh. */
-	atomic_store(&f->slow_ms, 0);
-	prefetch_range(f, 0, 1, 4 * KIB);
-	wait_prefetches(c, 1);
-	ck_assert_uint_eq(stats(c).prefetches, 1);
-	ck_assert_uint_eq(atomic_load(&f->per_block[0]), 3);
-	hexz_cache_destroy(c);
-	free(f);
 }
 END_TEST
 
@@ -1467,8 +1387,7 @@ block_cache_suite(void)
 	tcase_add_test(workers, test_prefetch);
 	tcase_add_test(workers, test_prefetch_queue_bound);
 	tcase_add_test(workers, test_consumed_cancels_prefetch);
-	tcase_add_test(workers, test_worker_priorities);
-	tcase_add_test(workers, test_reader_passes_prefetcher);
+	tcase_add_test(workers, test_worker_policy);
 	tcase_add_test(workers, test_forget_waits_for_jobs);
 	tcase_add_test(workers, test_destroy_with_workers);
 	suite_add_tcase(s, workers);
