@@ -84,10 +84,11 @@
  * thread to sleep. Under the default policy, a cold sequential read on two
  * cores had its request threads preempted two to three times per 1 MiB
  * request (most of their time goes to the reply's copy), to decode blocks
- * the reader did not need yet; under SCHED_BATCH, once per ten requests. A lower priority (nice) would do better on an idle
- * machine but starves the workers on a busy one, and readers wait for
- * them: with two CPU-bound processes running beside it, nice 19 cut a
- * sequential reader's throughput by 40 % and stalled reads for 100 ms.
+ * the reader did not need yet; under SCHED_BATCH, about once per eight
+ * requests. A lower priority (nice) would do better on an idle machine
+ * but starves the workers on a busy one, and readers wait for them: with
+ * two CPU-bound processes running beside it, nice 19 cut a sequential
+ * reader's throughput by 40 % and stalled reads for 100 ms.
  *
  * Lock order: a shard lock and qlock are never held together; no lock is
  * held while fill() runs or while a block is freed.
