@@ -524,10 +524,12 @@ racing_page_tail(enum kind kind, uint64_t off, const uint8_t *buf, size_t len, l
  * And only if the truncation was not complete before the read began: if
  * the file was already at most `at` bytes long then (by more than the
  * slack above), those zeros came from the kernel's cache of an earlier
- * read, which hexzfs must have had the kernel drop.
+ * read, which hexzfs must have had the kernel drop. Returns whether the
+ * reader had seen the file that short before this read; *waited gets how
+ * long before the read the change was made.
  */
 static bool
-zeros_predate_read(struct held *h, uint64_t at)
+truncated_before_read(struct held *h, uint64_t at, double *waited)
 {
 	struct stat st;
 
@@ -535,8 +537,10 @@ zeros_predate_read(struct held *h, uint64_t at)
 		return false;
 	if (h->ino == 0 && fstat(h->fd, &st) == 0)
 		h->ino = st.st_ino;
-	return h->ino == seen_before.ino && seen_before.size <= at &&
-	       seen_before.read_at - seen_before.changed > RACE_SLACK_S;
+	if (h->ino != seen_before.ino || seen_before.size > at)
+		return false;
+	*waited = seen_before.read_at - seen_before.changed;
+	return true;
 }
 
 /* Judge a wrong byte at `bad` of a read: true if it is an allowed page tail. */
@@ -545,21 +549,21 @@ allowed_zeros(struct held *h, uint64_t off, const uint8_t *buf, size_t len, long
 	      const char *how)
 {
 	uint64_t at = off + (uint64_t)bad;
+	double waited = 0;
+	bool late;
 
 	if (!racing_page_tail(h->kind, off, buf, len, bad))
 		return false;
-	if (zeros_predate_read(h, at)) {
+	late = truncated_before_read(h, at, &waited);
+	if (late && waited > RACE_SLACK_S) {
 		fail("%s: zeros from offset %" PRIu64 " (read of %zu at %" PRIu64 "%s), but the file "
 		     "was already truncated to %" PRIu64 " bytes %.3f s before the read began: a "
 		     "stale cached page",
-		     h->name, at, len, off, how, seen_before.size,
-		     seen_before.read_at - seen_before.changed);
+		     h->name, at, len, off, how, seen_before.size, waited);
 		return true; /* reported */
 	}
 	rs.zero_tails++;
-	if (seen_before.known && h->ino == seen_before.ino && seen_before.size <= at) {
-		double waited = seen_before.read_at - seen_before.changed;
-
+	if (late) {
 		rs.late_tails++;
 		if (waited > rs.late_tail_max_s)
 			rs.late_tail_max_s = waited;
