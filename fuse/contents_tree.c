@@ -233,24 +233,36 @@ contents_tree_free(struct contents_tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
-const struct tree_node *
+uint32_t
+contents_tree_count(const struct contents_tree *t)
+{
+	return t->count;
+}
+
+void
+contents_tree_get(const struct contents_tree *t, uint32_t i, struct tree_node *out)
+{
+	*out = t->nodes[i];
+}
+
+uint32_t
 contents_tree_lookup(const struct contents_tree *t, uint32_t dir, const char *name)
 {
 	const struct tree_node *d = &t->nodes[dir];
 	uint32_t lo = d->first_child, hi = d->first_child + d->child_count;
 
 	if (!d->is_dir)
-		return NULL;
+		return TREE_NONE;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(name, t->nodes[mid].name);
 
 		if (c == 0)
-			return &t->nodes[mid];
+			return mid;
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return NULL;
+	return TREE_NONE;
 }

@@ -18,8 +18,12 @@
 
 #include <hexz/hexz.h>
 
+/* Index of no node (contents_tree_lookup() found nothing). */
+#define TREE_NONE UINT32_MAX
+
+/* One node of the tree, as contents_tree_get() describes it. */
 struct tree_node {
-	const char *name;     /* "" for the root */
+	const char *name;     /* "" for the root; owned by the tree */
 	uint32_t parent;      /* the root is its own parent */
 	uint32_t first_child; /* directories: children are [first_child, + child_count) */
 	uint32_t child_count;
@@ -42,14 +46,13 @@ struct contents_tree {
 int contents_tree_build(struct hexz_archive *ar, struct contents_tree *out);
 void contents_tree_free(struct contents_tree *t);
 
-/* Child `name` of directory node `dir`, or NULL. */
-const struct tree_node *contents_tree_lookup(const struct contents_tree *t, uint32_t dir,
-					     const char *name);
+/* The number of nodes, the root included. */
+uint32_t contents_tree_count(const struct contents_tree *t);
 
-static inline uint32_t
-contents_tree_index(const struct contents_tree *t, const struct tree_node *n)
-{
-	return (uint32_t)(n - t->nodes);
-}
+/* Describe node `i` (< contents_tree_count()) into *out. */
+void contents_tree_get(const struct contents_tree *t, uint32_t i, struct tree_node *out);
+
+/* The index of child `name` of directory node `dir`, or TREE_NONE. */
+uint32_t contents_tree_lookup(const struct contents_tree *t, uint32_t dir, const char *name);
 
 #endif /* HEXZFS_CONTENTS_TREE_H */

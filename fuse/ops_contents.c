@@ -94,10 +94,10 @@ version_of(const struct node *n)
 	return atomic_load_explicit(&n->map->contents, memory_order_acquire);
 }
 
-static const struct tree_node *
-tree_node_of(const struct node *n)
+static void
+tree_node_of(const struct node *n, struct tree_node *out)
 {
-	return &version_of(n)->tree.nodes[n->tree_index];
+	contents_tree_get(&version_of(n)->tree, n->tree_index, out);
 }
 
 /* ---- attributes ---- */
@@ -119,10 +119,11 @@ static void
 tree_attr(const struct hexzfs *fs, const struct archive_version *v, uint32_t index,
 	  struct stat *out)
 {
-	const struct tree_node *t = &v->tree.nodes[index];
+	struct tree_node node, *t = &node;
 	struct stat src = v->st;
 	mode_t read_bits = v->st.st_mode & 0444;
 
+	contents_tree_get(&v->tree, index, &node);
 	if (index == 0) {
 		/* The archive itself: its mode, every read bit also granting search. */
 		src.st_mode = S_IFDIR | read_bits | (read_bits >> 2);
@@ -262,14 +263,14 @@ contents_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
 		      struct fuse_entry_param *e)
 {
 	const struct archive_version *v = version_of(parent);
-	const struct tree_node *t = contents_tree_lookup(&v->tree, parent->tree_index, name);
-	uint32_t index;
+	uint32_t index = contents_tree_lookup(&v->tree, parent->tree_index, name);
+	struct tree_node t;
 	struct node *n;
 
-	if (!t)
+	if (index == TREE_NONE)
 		return -ENOENT;
-	index = contents_tree_index(&v->tree, t);
-	n = node_table_acquire_entry(fs->nodes, parent, name, index, t->is_dir,
+	contents_tree_get(&v->tree, index, &t);
+	n = node_table_acquire_entry(fs->nodes, parent, name, index, t.is_dir,
 				     entry_ino(v, index));
 	if (!n)
 		return -ENOMEM;
@@ -282,14 +283,15 @@ contents_list(const struct hexzfs *fs, const struct node *dir,
 	      int (*add)(void *ctx, const char *name, ino_t ino, unsigned char type), void *ctx)
 {
 	const struct archive_version *v = version_of(dir);
-	const struct tree_node *d = &v->tree.nodes[dir->tree_index];
+	struct tree_node d, c;
 	uint32_t i;
 	int ret;
 
 	(void)fs;
-	for (i = d->first_child; i < d->first_child + d->child_count; i++) {
-		ret = add(ctx, v->tree.nodes[i].name, entry_ino(v, i),
-			  v->tree.nodes[i].is_dir ? DT_DIR : DT_REG);
+	contents_tree_get(&v->tree, dir->tree_index, &d);
+	for (i = d.first_child; i < d.first_child + d.child_count; i++) {
+		contents_tree_get(&v->tree, i, &c);
+		ret = add(ctx, c.name, entry_ino(v, i), c.is_dir ? DT_DIR : DT_REG);
 		if (ret)
 			return ret;
 	}
@@ -309,9 +311,10 @@ contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
 	struct archive_version *v = version_of(n);
-	const struct tree_node *t = tree_node_of(n);
+	struct tree_node node, *t = &node;
 	struct contents_handle *h;
 
+	tree_node_of(n, &node);
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
