@@ -6,8 +6,10 @@
  *
  * Nodes are numbered 0 (the archive's own directory) to count - 1. The
  * children of a directory are consecutive and sorted by name, so a lookup is
- * one binary search and a listing one slice. Built once per archive
- * version, immutable after.
+ * one binary search and a listing one slice. With a manifest this is the
+ * library's own tree (hexz_archive_tree_*(), 40 bytes a node plus names):
+ * the daemon keeps no copy of it. Without one, three nodes of its own.
+ * Immutable once built.
  */
 #ifndef HEXZFS_CONTENTS_TREE_H
 #define HEXZFS_CONTENTS_TREE_H
@@ -37,12 +39,12 @@ struct tree_node {
 };
 
 struct contents_tree {
-	struct tree_node *nodes;
+	const struct hexz_archive *archive; /* with a manifest: its tree; else NULL */
+	struct tree_node streams[3];        /* without: the root, main, auxiliary */
 	uint32_t count;
-	char *names; /* the names, back to back */
 };
 
-/* Build the tree of `ar`. 0 or -ENOMEM. */
+/* Build the tree of `ar` (which must outlive it). 0 or -ENOMEM. */
 int contents_tree_build(struct hexz_archive *ar, struct contents_tree *out);
 void contents_tree_free(struct contents_tree *t);
 

@@ -46,14 +46,16 @@
  *    empty and cover exactly what they claim;
  *  - a range past the end of a stream fails with HEXZ_ERR_END_OF_FILE
  *    without touching the destination;
- *  - manifest entries are valid (relative path without empty, "." or ".."
- *    components, sorted and unique, range inside the main stream), and
- *    read back as the same bytes as the main stream.
+ *  - the manifest's tree is well formed (every child found by its name
+ *    under its parent, children sorted and unique, paths relative without
+ *    empty, "." or ".." components), its files lie inside the main stream
+ *    and read back as the same bytes as the main stream.
  */
 #define _GNU_SOURCE
 #include <hexz/archive.h>
 #include <hexz/cache.h>
 #include <hexz/storage.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -433,41 +435,57 @@ static void
 check_manifest(struct hexz_archive *ar, const unsigned char *main_bytes, size_t main_len,
 	       unsigned char *buf)
 {
-	size_t count = hexz_archive_manifest_count(ar);
+	uint32_t count = hexz_archive_tree_count(ar);
 	uint64_t main_size = hexz_archive_stream_size(ar, HEXZ_STREAM_MAIN);
-	const struct hexz_manifest_entry *prev = NULL;
-	size_t rejected = hexz_archive_manifest_rejected_count(ar);
+	size_t rejected = hexz_archive_manifest_rejected_count(ar), files = 0;
+	struct hexz_tree_node e;
 	struct hexz_error err;
 
-	FUZZ_CHECK(hexz_archive_manifest_entry(ar, count) == NULL);
+	FUZZ_CHECK(hexz_archive_tree_node(ar, count, &e) == HEXZ_ERR_INVALID_ARGUMENT);
 	for (size_t i = 0; i < rejected && i < HEXZ_MANIFEST_REJECTIONS_KEPT; i++) {
 		const char *why = hexz_archive_manifest_rejected(ar, i);
 
 		FUZZ_CHECK(why != NULL && why[0] != '\0');
 	}
 	FUZZ_CHECK(hexz_archive_manifest_rejected(ar, rejected) == NULL);
-	for (size_t i = 0; i < count; i++) {
-		const struct hexz_manifest_entry *e = hexz_archive_manifest_entry(ar, i);
+	for (uint32_t i = 0; i < count; i++) {
+		char path[PATH_MAX], prev[NAME_MAX + 1] = "";
 		size_t n;
 		int ret;
 
-		FUZZ_CHECK(e != NULL && e->path != NULL);
-		check_path(e->path);
-		FUZZ_CHECK(e->offset <= main_size && e->size <= main_size - e->offset);
-		if (prev)
-			FUZZ_CHECK(strcmp(prev->path, e->path) < 0);
-		prev = e;
-		if (i >= MAX_ENTRIES)
+		FUZZ_CHECK(hexz_archive_tree_node(ar, i, &e) == HEXZ_OK && e.name != NULL);
+		FUZZ_CHECK(hexz_archive_tree_path(ar, i, path, sizeof(path)) < sizeof(path));
+		if (i > 0) {
+			check_path(path);
+			FUZZ_CHECK(hexz_archive_tree_lookup(ar, e.parent, e.name) == i);
+		}
+		if (e.is_dir) {
+			/* Children consecutive, in range, strictly sorted, pointing back. */
+			FUZZ_CHECK(e.first_child <= count && e.child_count <= count - e.first_child);
+			for (uint32_t c = e.first_child; c < e.first_child + e.child_count; c++) {
+				struct hexz_tree_node child;
+
+				FUZZ_CHECK(hexz_archive_tree_node(ar, c, &child) == HEXZ_OK);
+				FUZZ_CHECK(child.parent == i && c != 0);
+				FUZZ_CHECK(strcmp(prev, child.name) < 0 || c == e.first_child);
+				snprintf(prev, sizeof(prev), "%s", child.name);
+			}
 			continue;
-		n = e->size < ENTRY_CAP ? (size_t)e->size : ENTRY_CAP;
-		ret = hexz_archive_read(ar, HEXZ_STREAM_MAIN, e->offset, n, buf, &err);
+		}
+		files++;
+		FUZZ_CHECK(e.offset <= main_size && e.size <= main_size - e.offset);
+		if (files > MAX_ENTRIES)
+			continue;
+		n = e.size < ENTRY_CAP ? (size_t)e.size : ENTRY_CAP;
+		ret = hexz_archive_read(ar, HEXZ_STREAM_MAIN, e.offset, n, buf, &err);
 		if (ret) {
 			check_failure(ret, &err);
 			continue;
 		}
-		if (e->offset + n <= main_len)
-			FUZZ_CHECK(n == 0 || memcmp(buf, main_bytes + e->offset, n) == 0);
+		if (e.offset + n <= main_len)
+			FUZZ_CHECK(n == 0 || memcmp(buf, main_bytes + e.offset, n) == 0);
 	}
+	FUZZ_CHECK(files == hexz_archive_manifest_count(ar));
 }
 
 int

@@ -8,12 +8,12 @@ set -euo pipefail
 # The compression, hashing and metadata libraries are for the archive layer
 # of libhexz.
 build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
-	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libjson-c-dev libisal-dev)
+	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libyajl-dev libisal-dev)
 # dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
 # The python3 modules and b3sum write and check archives independently of
 # the C code.
 test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck
-	python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev)
+	libjson-c-dev python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev)
 
 case ${1:-test} in
 build) want=("${build_pkgs[@]}") ;;

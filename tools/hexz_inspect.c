@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,9 +207,27 @@ read_range(struct hexz_archive *ar, enum hexz_stream s, uint64_t offset, uint64_
 	return 0;
 }
 
+/* The tree node of manifest path `path` ("dir/file"), or HEXZ_TREE_NONE. */
+static uint32_t
+find_path(const struct hexz_archive *ar, const char *path)
+{
+	char copy[PATH_MAX], *name, *save = NULL;
+	uint32_t node = 0;
+
+	if (hexz_archive_tree_count(ar) == 0 || strlen(path) >= sizeof(copy))
+		return HEXZ_TREE_NONE;
+	strcpy(copy, path);
+	for (name = strtok_r(copy, "/", &save); name && node != HEXZ_TREE_NONE;
+	     name = strtok_r(NULL, "/", &save))
+		node = hexz_archive_tree_lookup(ar, node, name);
+	return node;
+}
+
 static int
 cat(struct hexz_archive *ar, const char *what, unsigned char *buf)
 {
+	struct hexz_tree_node file;
+	uint32_t node;
 	size_t i;
 
 	for (i = 0; i < 2; i++)
@@ -216,12 +235,10 @@ cat(struct hexz_archive *ar, const char *what, unsigned char *buf)
 			return read_range(ar, (enum hexz_stream)i, 0,
 					  hexz_archive_stream_size(ar, (enum hexz_stream)i), true,
 					  buf);
-	for (i = 0; i < hexz_archive_manifest_count(ar); i++) {
-		const struct hexz_manifest_entry *e = hexz_archive_manifest_entry(ar, i);
-
-		if (strcmp(e->path, what) == 0)
-			return read_range(ar, HEXZ_STREAM_MAIN, e->offset, e->size, true, buf);
-	}
+	node = find_path(ar, what);
+	if (node != HEXZ_TREE_NONE && hexz_archive_tree_node(ar, node, &file) == HEXZ_OK &&
+	    !file.is_dir)
+		return read_range(ar, HEXZ_STREAM_MAIN, file.offset, file.size, true, buf);
 	fprintf(stderr, "hexz-inspect: %s: no stream or manifest file '%s'\n",
 		hexz_archive_location(ar), what);
 	return EXIT_UNSOUND;

@@ -494,35 +494,56 @@ unlock_key(struct hexz_archive *ar, const struct hexz_archive_options *opts,
 	return HEXZ_OK;
 }
 
+/* The metadata is fed to the manifest parser this much at a time. */
+#define METADATA_CHUNK ((size_t)1 << 20)
+
+/*
+ * Parse the metadata as a manifest, a chunk at a time: memory follows the
+ * tree being built, not the document's size.
+ */
 static int
 load_manifest(struct hexz_archive *ar, struct hexz_error *err)
 {
 	const struct byte_range *r = &ar->header.metadata;
-	char *json;
+	struct manifest_parser *parser = NULL;
+	size_t chunk = r->length < METADATA_CHUNK ? r->length : METADATA_CHUNK;
+	char *buf = NULL;
+	uint64_t done;
 	int ret;
 
 	if (!r->present)
 		return HEXZ_OK;
-	if (r->length > MANIFEST_MAX_BYTES)
-		return error_set(err, HEXZ_ERR_LIMIT, "%s: the metadata (%u bytes) exceeds %u bytes",
-				 ar->location, r->length, MANIFEST_MAX_BYTES);
-	json = malloc(r->length + 1);
-	if (!json)
-		return error_plain(err, HEXZ_ERR_NO_MEMORY);
-	ret = hexz_storage_read_exact(ar->storage, r->offset, r->length, json);
-	if (ret)
-		error_set(err, ret, "%s: reading the metadata: %s", ar->location,
-			  hexz_strerror(ret));
-	else
-		ret = manifest_parse(json, r->length, ar->index.streams[HEXZ_STREAM_MAIN].size,
-				     &ar->manifest, err);
-	free(json);
-	if (ret == HEXZ_ERR_CORRUPT_MANIFEST && err) {
+	buf = malloc(chunk ? chunk : 1);
+	ret = buf ? manifest_parser_new(ar->index.streams[HEXZ_STREAM_MAIN].size, &parser)
+		  : HEXZ_ERR_NO_MEMORY;
+	if (ret) {
+		error_plain(err, ret);
+		goto out;
+	}
+	for (done = 0; done < r->length; done += chunk) {
+		if (chunk > r->length - done)
+			chunk = (size_t)(r->length - done);
+		ret = hexz_storage_read_exact(ar->storage, r->offset + done, chunk, buf);
+		if (ret) {
+			error_set(err, ret, "%s: reading the metadata: %s", ar->location,
+				  hexz_strerror(ret));
+			goto out;
+		}
+		ret = manifest_parser_feed(parser, buf, chunk, err);
+		if (ret)
+			goto named;
+	}
+	ret = manifest_parser_finish(parser, &ar->manifest, err);
+named:
+	if ((ret == HEXZ_ERR_CORRUPT_MANIFEST || ret == HEXZ_ERR_LIMIT) && err) {
 		char inner[HEXZ_ERROR_MESSAGE_MAX];
 
 		memcpy(inner, err->message, sizeof(inner));
 		error_set(err, ret, "%s: %s", ar->location, inner);
 	}
+out:
+	manifest_parser_free(parser);
+	free(buf);
 	return ret;
 }
 
@@ -708,13 +729,70 @@ hexz_archive_stream_size(const struct hexz_archive *ar, enum hexz_stream stream)
 size_t
 hexz_archive_manifest_count(const struct hexz_archive *ar)
 {
-	return ar ? ar->manifest.count : 0;
+	return ar && ar->manifest.present ? ar->manifest.tree.files : 0;
 }
 
-const struct hexz_manifest_entry *
-hexz_archive_manifest_entry(const struct hexz_archive *ar, size_t i)
+/* The manifest's tree, or NULL without one. */
+static const struct mtree *
+tree_of(const struct hexz_archive *ar)
 {
-	return ar && i < ar->manifest.count ? &ar->manifest.entries[i] : NULL;
+	return ar && ar->manifest.present ? &ar->manifest.tree : NULL;
+}
+
+uint32_t
+hexz_archive_tree_count(const struct hexz_archive *ar)
+{
+	const struct mtree *t = tree_of(ar);
+
+	return t ? t->count : 0;
+}
+
+int
+hexz_archive_tree_node(const struct hexz_archive *ar, uint32_t i, struct hexz_tree_node *out)
+{
+	const struct mtree *t = tree_of(ar);
+	const struct mtree_node *n;
+
+	if (!t || !out || i >= t->count)
+		return HEXZ_ERR_INVALID_ARGUMENT;
+	n = &t->nodes[i];
+	memset(out, 0, sizeof(*out));
+	out->name = mtree_name(t, i);
+	out->parent = n->parent;
+	out->is_dir = mtree_is_dir(n);
+	if (out->is_dir) {
+		out->first_child = n->u.dir.first_child;
+		out->child_count = n->u.dir.child_count;
+	} else {
+		out->offset = n->u.file.offset;
+		out->size = n->u.file.size;
+		out->mode = n->mode;
+		out->mtime = n->mtime;
+	}
+	return HEXZ_OK;
+}
+
+uint32_t
+hexz_archive_tree_lookup(const struct hexz_archive *ar, uint32_t dir, const char *name)
+{
+	const struct mtree *t = tree_of(ar);
+
+	if (!t || !name || dir >= t->count)
+		return HEXZ_TREE_NONE;
+	return mtree_lookup(t, dir, name);
+}
+
+size_t
+hexz_archive_tree_path(const struct hexz_archive *ar, uint32_t i, char *buf, size_t cap)
+{
+	const struct mtree *t = tree_of(ar);
+
+	if (!t || i >= t->count || (!buf && cap)) {
+		if (buf && cap)
+			buf[0] = '\0';
+		return 0;
+	}
+	return mtree_path(t, i, buf, cap);
 }
 
 size_t

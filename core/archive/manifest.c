@@ -1,52 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The manifest of a directory archive (FORMAT.md 8), parsed with json-c
- * and validated into a sorted list of files.
+ * The manifest of a directory archive (FORMAT.md 8), parsed as a stream
+ * with yajl and validated into a compact tree (manifest_tree.c).
  *
- * The document is untrusted. It is scanned before parsing (no NUL bytes,
- * a bounded number of objects and arrays), parsed with a depth limit, and
- * must end after the top-level value. Then every entry is checked on its
- * own (path, numbers, range in the main stream), the valid ones are sorted
- * so that duplicates and files that are also directories of other entries
- * sit next to their partners, and the survivors are sorted by path and
- * copied into one block of path strings the manifest owns.
+ * Why a stream: a DOM of the document (json-c's costs about 1.3 KiB an
+ * entry) is many times the tree it becomes, so its size, not the tree's,
+ * bounded the manifests an archive could carry. yajl hands over one event
+ * at a time; each entry object is checked as it ends and goes straight
+ * into the tree. Memory is the tree, yajl's small buffers, and the longest
+ * string or number of the document, which scan_chunk() caps.
+ *
+ * The document is untrusted: no NUL bytes, no form feed or vertical tab
+ * (yajl takes them for white space, JSON does not), nesting at most
+ * MANIFEST_MAX_DEPTH, nothing after the top-level object.
  *
  * Rejection reasons are kept for the first HEXZ_MANIFEST_REJECTIONS_KEPT
  * entries left out in document order; the count counts all.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <json-c/json.h>
+#include <yajl/yajl_parse.h>
 
 #include "error_set.h"
 #include "manifest.h"
 
-/* Nesting the tokener accepts; a manifest needs 3 (object, array, entry). */
+/* Nesting accepted; a manifest needs 3 (object, array, entry). */
 #define MANIFEST_MAX_DEPTH 32
-
-/*
- * json-c spends close to a kilobyte on every object (its hash table starts
- * with 16 slots), so "[{},{},...]" would cost ~300 times its size. One
- * object or array per MANIFEST_BYTES_PER_CONTAINER bytes of document is
- * far more than any manifest has (an entry with its five fields takes over
- * 50 bytes) and keeps json-c's memory within a small multiple of the
- * document's size.
- */
-#define MANIFEST_BYTES_PER_CONTAINER 32
-/*
- * Likewise every value costs json-c some 60 bytes: at most one value (an
- * object, an array, or an element after a comma) per
- * MANIFEST_BYTES_PER_VALUE bytes. A manifest entry has 6 in over 50 bytes.
- */
-#define MANIFEST_BYTES_PER_VALUE 4
-#define MANIFEST_MIN_VALUES 64
 
 /* How much of a path a rejection message quotes. */
 #define REASON_PATH_MAX 160
@@ -75,155 +61,78 @@ enum reject_reason {
 	REJECT_DIRECTORY, /* with an entry below it */
 };
 
-/* One entry on its way through the checks. */
-struct candidate {
-	const char *path; /* json-c's string, valid until the tree is freed */
-	size_t path_len;
-	uint64_t offset;
-	uint64_t size;
-	int64_t mtime;
-	uint32_t mode;
-	enum reject_reason reason;
-	size_t index;		/* in the document's "files" array */
-	size_t other;		/* the partner of REJECT_DUPLICATE or REJECT_DIRECTORY */
-	const char *other_path; /* and its path, for REJECT_DIRECTORY */
-	size_t other_path_len;
+/* The integer fields of an entry, in the order they are checked. */
+enum field { FIELD_OFFSET, FIELD_SIZE, FIELD_MODE, FIELD_MTIME, FIELD_COUNT };
+static const char *const field_names[FIELD_COUNT] = { "offset", "size", "mode", "mtime" };
+
+/* Which member of an entry the next value is for. */
+enum member { MEMBER_OTHER = -1, MEMBER_PATH = FIELD_COUNT };
+
+struct number {
+	enum { NUMBER_MISSING, NUMBER_NOT_INT, NUMBER_NEGATIVE, NUMBER_UNSIGNED } kind;
+	int64_t negative; /* saturated at INT64_MIN */
+	uint64_t value;   /* saturated at UINT64_MAX */
 };
 
-/* A rejection waiting for its message. */
-struct rejection {
+/* The entry being read. */
+struct entry_draft {
+	bool has_path, path_is_string;
+	enum reject_reason path_reason;
+	size_t path_len;       /* the whole path's length */
+	char path[PATH_MAX];   /* its first bytes (all of a valid path) */
+	struct number numbers[FIELD_COUNT];
+};
+
+/* A rejection among the first ones kept. */
+struct kept {
 	size_t index;
-	enum reject_reason reason;
-	const char *field; /* for REJECT_FIELD_* */
-	const char *path;  /* NULL when the entry has no string path */
-	size_t path_len;
-	const char *other_path; /* for REJECT_DIRECTORY */
-	size_t other_path_len;
-	size_t other;
+	char *message;      /* NULL for REJECT_DIRECTORY until the tree is laid out */
+	uint32_t dir_node;  /* REJECT_DIRECTORY: the directory the path names */
 };
 
-struct parse_state {
+struct manifest_parser {
+	yajl_handle yajl;
 	uint64_t main_size;
-	struct candidate *cands; /* entries that passed the checks of their own */
-	size_t ncands;
-	size_t cands_cap;
-	/* Entries rejected on their own, first ones in document order. */
-	struct rejection early[HEXZ_MANIFEST_REJECTIONS_KEPT];
-	size_t nearly;
-	size_t rejected; /* all rejected entries */
+	/* Where the stream is. */
+	size_t consumed;   /* bytes fed before the current chunk */
+	unsigned depth;    /* containers open */
+	bool started;      /* the top-level value began */
+	bool files_seen;   /* a top-level "files" key */
+	bool files_next;   /* the next top-level value is "files"'s */
+	bool in_files;     /* inside the "files" array (depth 2) */
+	bool in_entry;     /* inside an entry object (depth 3) */
+	int member;        /* enum member: the entry's current key */
+	size_t index;      /* the current element of "files" */
+	struct entry_draft entry;
+	/* Raw scan across chunks (scan_chunk()). */
+	bool in_string, escaped;
+	size_t token_len;
+	/* The first failure; then every callback stops. */
+	int error;
+	char message[HEXZ_ERROR_MESSAGE_MAX];
+	/* What is built. */
+	bool present;
+	bool tree_ready;
+	struct mtree tree;
+	struct kept kept[HEXZ_MANIFEST_REJECTIONS_KEPT];
+	size_t nkept;
+	size_t rejected;
 };
 
-/* Pre-scan ------------------------------------------------------------- */
+/* Failing ------------------------------------------------------------- */
 
-/*
- * Count the objects and arrays (*containers) and the commas (*commas) of a
- * document, outside strings. Malformed JSON is mostly the tokener's to
- * report; this only needs to be right for well-formed documents and to
- * end. It also catches what json-c lets through even in strict mode: a
- * single quote outside strings ({'files': ...}) and raw control bytes
- * inside them. Returns the offset of such a byte, or len.
- */
-static size_t
-scan_document(const char *json, size_t len, size_t *containers, size_t *commas)
+__attribute__((format(printf, 3, 4))) static int
+fail(struct manifest_parser *p, int code, const char *fmt, ...)
 {
-	size_t i, n = 0, c2 = 0;
-	int in_string = 0;
+	va_list ap;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)json[i];
-
-		if (in_string) {
-			if (c < 0x20)
-				break;
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '{' || c == '[') {
-			n++;
-		} else if (c == ',') {
-			c2++;
-		} else if (c == '\'') {
-			break;
-		}
-	}
-	*containers = n;
-	*commas = c2;
-	return i < len ? i : len;
-}
-
-static int
-is_json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Parse the whole document, or fail with a reason in err. */
-static int
-parse_document(const char *json, size_t len, struct json_object **out, struct hexz_error *err)
-{
-	struct json_tokener *tok;
-	struct json_object *obj;
-	enum json_tokener_error jerr;
-	size_t end, bad, containers, commas;
-
-	*out = NULL;
-	if (len > MANIFEST_MAX_BYTES || len > INT_MAX)
-		return error_set(err, HEXZ_ERR_LIMIT,
-				 "manifest: metadata of %zu bytes exceeds the limit of %u", len,
-				 MANIFEST_MAX_BYTES);
-	if (memchr(json, '\0', len))
-		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-				 "manifest: metadata contains a NUL byte");
-	bad = scan_document(json, len, &containers, &commas);
-	if (bad < len)
-		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-				 "manifest: metadata is not valid JSON: unexpected byte 0x%02x at "
-				 "byte %zu",
-				 (unsigned char)json[bad], bad);
-	if (containers > MANIFEST_MIN_VALUES + len / MANIFEST_BYTES_PER_CONTAINER ||
-	    containers + commas > MANIFEST_MIN_VALUES + len / MANIFEST_BYTES_PER_VALUE)
-		return error_set(
-			err, HEXZ_ERR_LIMIT,
-			"manifest: metadata holds more JSON values than this reader accepts "
-			"for its size");
-
-	tok = json_tokener_new_ex(MANIFEST_MAX_DEPTH);
-	if (!tok)
-		return error_plain(err, HEXZ_ERR_NO_MEMORY);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, json, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!obj) {
-		if (jerr == json_tokener_continue)
-			return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-					 "manifest: metadata is not valid JSON: it ends too soon");
-		if (jerr == json_tokener_success)
-			return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-					 "manifest: metadata is not a JSON object");
-		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-				 "manifest: metadata is not valid JSON: %s at byte %zu",
-				 json_tokener_error_desc(jerr), end);
-	}
-	while (end < len && is_json_space(json[end]))
-		end++;
-	if (end < len) {
-		json_object_put(obj);
-		return error_set(
-			err, HEXZ_ERR_CORRUPT_MANIFEST,
-			"manifest: metadata has bytes after the JSON document (at byte %zu)", end);
-	}
-	if (!json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-				 "manifest: metadata is not a JSON object");
-	}
-	*out = obj;
-	return HEXZ_OK;
+	if (p->error)
+		return 0;
+	p->error = code;
+	va_start(ap, fmt);
+	vsnprintf(p->message, sizeof(p->message), fmt, ap);
+	va_end(ap);
+	return 0; /* for callbacks: stop the parse */
 }
 
 /* Checks of one entry -------------------------------------------------- */
@@ -260,89 +169,76 @@ check_path(const char *path, size_t len)
 	return REJECT_NONE;
 }
 
-/*
- * Read integer field `name` of `entry` into *out, accepting min..max.
- * Only JSON integers count: json-c parses 1.0 and 1e3 as doubles. It
- * saturates integers beyond 64 bits to INT64_MIN or UINT64_MAX, which the
- * ranges below exclude (see the mtime note in manifest.h).
- */
+/* Number `n` as a value of min..max, into *out_signed or *out_unsigned. */
 static enum reject_reason
-get_integer(struct json_object *entry, const char *name, int64_t min, uint64_t max,
-	    int64_t *out_signed, uint64_t *out_unsigned)
+check_integer(const struct number *n, int64_t min, uint64_t max, int64_t *out_signed,
+	      uint64_t *out_unsigned)
 {
-	struct json_object *v;
-	int64_t s;
-	uint64_t u;
-
-	if (!json_object_object_get_ex(entry, name, &v))
+	switch (n->kind) {
+	case NUMBER_MISSING:
 		return REJECT_FIELD_MISSING;
-	if (!json_object_is_type(v, json_type_int))
+	case NUMBER_NOT_INT:
 		return REJECT_FIELD_NOT_INT;
-	s = json_object_get_int64(v);
-	if (s < 0) {
+	case NUMBER_NEGATIVE:
 		if (min >= 0)
 			return REJECT_FIELD_NEGATIVE;
-		if (s < min)
+		if (n->negative < min)
 			return REJECT_FIELD_RANGE;
-		*out_signed = s;
+		*out_signed = n->negative;
 		return REJECT_NONE;
+	case NUMBER_UNSIGNED:
+		break;
 	}
-	/* Non-negative: json-c may hold it as a uint64 above INT64_MAX. */
-	u = json_object_get_uint64(v);
-	if (u > max)
+	if (n->value > max)
 		return REJECT_FIELD_RANGE;
 	if (out_signed)
-		*out_signed = (int64_t)u;
+		*out_signed = (int64_t)n->value;
 	if (out_unsigned)
-		*out_unsigned = u;
+		*out_unsigned = n->value;
 	return REJECT_NONE;
 }
 
-/* Check one entry on its own; fill c, or return why it is left out. */
-static enum reject_reason
-check_entry(struct json_object *entry, uint64_t main_size, struct candidate *c, const char **field)
-{
-	struct json_object *jpath;
-	enum reject_reason r;
-	uint64_t mode;
+/* The checked values of a valid entry. */
+struct entry_values {
+	uint64_t offset, size, mode;
 	int64_t mtime;
+};
+
+/* Check the entry just read; fill v, or return why it is left out. */
+static enum reject_reason
+check_entry(const struct manifest_parser *p, struct entry_values *v, const char **field)
+{
+	const struct entry_draft *e = &p->entry;
+	enum reject_reason r;
 
 	*field = NULL;
-	if (!json_object_is_type(entry, json_type_object))
-		return REJECT_NOT_OBJECT;
-	if (!json_object_object_get_ex(entry, "path", &jpath))
+	if (!e->has_path)
 		return REJECT_PATH_MISSING;
-	if (!json_object_is_type(jpath, json_type_string))
+	if (!e->path_is_string)
 		return REJECT_PATH_NOT_STRING;
-	c->path = json_object_get_string(jpath);
-	c->path_len = (size_t)json_object_get_string_len(jpath);
-	r = check_path(c->path, c->path_len);
+	if (e->path_reason)
+		return e->path_reason;
+	*field = field_names[FIELD_OFFSET];
+	r = check_integer(&e->numbers[FIELD_OFFSET], 0, INT64_MAX, NULL, &v->offset);
 	if (r)
 		return r;
-
-	*field = "offset";
-	r = get_integer(entry, "offset", 0, INT64_MAX, NULL, &c->offset);
+	*field = field_names[FIELD_SIZE];
+	r = check_integer(&e->numbers[FIELD_SIZE], 0, INT64_MAX, NULL, &v->size);
 	if (r)
 		return r;
-	*field = "size";
-	r = get_integer(entry, "size", 0, INT64_MAX, NULL, &c->size);
+	*field = field_names[FIELD_MODE];
+	r = check_integer(&e->numbers[FIELD_MODE], 0, UINT32_MAX, NULL, &v->mode);
 	if (r)
 		return r;
-	*field = "mode";
-	r = get_integer(entry, "mode", 0, UINT32_MAX, NULL, &mode);
-	if (r)
-		return r;
-	*field = "mtime";
-	r = get_integer(entry, "mtime", INT64_MIN + 1, INT64_MAX, &mtime, NULL);
+	*field = field_names[FIELD_MTIME];
+	r = check_integer(&e->numbers[FIELD_MTIME], INT64_MIN + 1, INT64_MAX, &v->mtime, NULL);
 	if (r)
 		return r;
 	*field = NULL;
-	c->mode = (uint32_t)mode;
-	c->mtime = mtime;
 	/* Type bits are required: 0644 alone is not a regular file (manifest.h). */
-	if ((c->mode & S_IFMT) != S_IFREG)
+	if ((v->mode & S_IFMT) != S_IFREG)
 		return REJECT_MODE_NOT_REGULAR;
-	if (c->size > main_size || c->offset > main_size - c->size)
+	if (v->size > p->main_size || v->offset > p->main_size - v->size)
 		return REJECT_PAST_END;
 	return REJECT_NONE;
 }
@@ -418,35 +314,39 @@ reason_text(enum reject_reason r)
 	return "invalid";
 }
 
-/* The malloc()ed sentence for one rejection, or NULL without memory. */
+/*
+ * The malloc()ed sentence for a rejection of entry `index` (path NULL when
+ * the entry has no string path), or NULL without memory.
+ */
 static char *
-rejection_message(const struct rejection *rj)
+rejection_message(size_t index, enum reject_reason r, const char *field, const char *path,
+		  size_t path_len, size_t other, const char *other_path, size_t other_len)
 {
-	char path[4 * REASON_PATH_MAX + 8], other[4 * REASON_PATH_MAX + 8];
-	char head[sizeof(path) + 48];
-	const char *text = reason_text(rj->reason);
+	char quoted[4 * REASON_PATH_MAX + 8], quoted_other[4 * REASON_PATH_MAX + 8];
+	char head[sizeof(quoted) + 48];
+	const char *text = reason_text(r);
 	char *msg = NULL;
 	int n;
 
-	if (rj->path) {
-		quote_path(path, sizeof(path), rj->path, rj->path_len);
-		snprintf(head, sizeof(head), "entry %zu (\"%s\")", rj->index, path);
+	if (path) {
+		quote_path(quoted, sizeof(quoted), path, path_len);
+		snprintf(head, sizeof(head), "entry %zu (\"%s\")", index, quoted);
 	} else {
-		snprintf(head, sizeof(head), "entry %zu", rj->index);
+		snprintf(head, sizeof(head), "entry %zu", index);
 	}
-	switch (rj->reason) {
+	switch (r) {
 	case REJECT_FIELD_MISSING:
 	case REJECT_FIELD_NOT_INT:
 	case REJECT_FIELD_NEGATIVE:
 	case REJECT_FIELD_RANGE:
-		n = asprintf(&msg, "%s: \"%s\" %s", head, rj->field, text);
+		n = asprintf(&msg, "%s: \"%s\" %s", head, field, text);
 		break;
 	case REJECT_DUPLICATE:
-		n = asprintf(&msg, "%s: %s %zu", head, text, rj->other);
+		n = asprintf(&msg, "%s: %s %zu", head, text, other);
 		break;
 	case REJECT_DIRECTORY:
-		quote_path(other, sizeof(other), rj->other_path, rj->other_path_len);
-		n = asprintf(&msg, "%s: %s %zu (\"%s\")", head, text, rj->other, other);
+		quote_path(quoted_other, sizeof(quoted_other), other_path, other_len);
+		n = asprintf(&msg, "%s: %s %zu (\"%s\")", head, text, other, quoted_other);
 		break;
 	default:
 		n = asprintf(&msg, "%s: %s", head, text);
@@ -455,320 +355,548 @@ rejection_message(const struct rejection *rj)
 	return n < 0 ? NULL : msg;
 }
 
-/* Sorting -------------------------------------------------------------- */
-
 /*
- * Path order with '/' below every other byte, then document order. In it,
- * the entries below directory "a" ("a/...") come right after "a" itself,
- * before "a-x" or "a.b" which plain strcmp() would put in between.
+ * Count a rejection of entry `index`; keep it if it is among the first
+ * HEXZ_MANIFEST_REJECTIONS_KEPT by index. `message` (owned from here on)
+ * is NULL for a directory rejection, whose message waits for the layout.
  */
 static int
-cmp_slash_first(const void *pa, const void *pb)
+keep_rejection(struct manifest_parser *p, size_t index, char *message, uint32_t dir_node)
 {
-	const struct candidate *a = pa, *b = pb;
-	const unsigned char *x = (const unsigned char *)a->path;
-	const unsigned char *y = (const unsigned char *)b->path;
+	size_t at;
 
-	size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
-	size_t i = 0;
-	unsigned kx, ky;
-
-	/* Only the first differing byte matters: find it at memcmp() speed. */
-	while (i < n && x[i] == y[i])
-		i++;
-	if (i == n && a->path_len == b->path_len)
-		return a->index < b->index ? -1 : a->index > b->index;
-	/* Past the end of a path reads its NUL: the end sorts first. */
-	kx = x[i] == '/' ? 1u : x[i] == 0 ? 0u : x[i] + 1u;
-	ky = y[i] == '/' ? 1u : y[i] == 0 ? 0u : y[i] + 1u;
-	return kx < ky ? -1 : 1;
+	p->rejected++;
+	if (p->nkept == HEXZ_MANIFEST_REJECTIONS_KEPT &&
+	    p->kept[p->nkept - 1].index < index) {
+		free(message);
+		return 1;
+	}
+	if (!message && dir_node == MTREE_NONE)
+		return fail(p, HEXZ_ERR_NO_MEMORY, "manifest: %s", hexz_strerror(HEXZ_ERR_NO_MEMORY));
+	/* Most arrive in order: the place is usually the end. */
+	for (at = p->nkept; at > 0 && p->kept[at - 1].index > index; at--)
+		;
+	if (p->nkept == HEXZ_MANIFEST_REJECTIONS_KEPT)
+		free(p->kept[--p->nkept].message);
+	memmove(&p->kept[at + 1], &p->kept[at], (p->nkept - at) * sizeof(p->kept[0]));
+	p->kept[at] = (struct kept){ .index = index, .message = message, .dir_node = dir_node };
+	p->nkept++;
+	return 1;
 }
 
+/* Reject entry `index` for a reason of its own, or as a duplicate of `other`. */
 static int
-cmp_path(const void *pa, const void *pb)
+reject(struct manifest_parser *p, enum reject_reason r, const char *field, size_t other)
 {
-	const struct candidate *a = pa, *b = pb;
+	const struct entry_draft *e = &p->entry;
+	bool quoted = r != REJECT_NOT_OBJECT && e->has_path && e->path_is_string;
+	char *msg;
 
-	return strcmp(a->path, b->path);
+	/* Past the kept ones, only the count grows: no message to write. */
+	if (p->nkept == HEXZ_MANIFEST_REJECTIONS_KEPT && p->kept[p->nkept - 1].index < p->index) {
+		p->rejected++;
+		return 1;
+	}
+	/* quote_path() reads no more than the REASON_PATH_MAX bytes kept. */
+	msg = rejection_message(p->index, r, field, quoted ? e->path : NULL,
+				quoted ? e->path_len : 0, other, NULL, 0);
+	return keep_rejection(p, p->index, msg, MTREE_NONE);
 }
 
+/* The entry object just ended: check it and add it to the tree. */
 static int
-cmp_rejection_index(const void *pa, const void *pb)
+end_entry(struct manifest_parser *p)
 {
-	const struct rejection *a = pa, *b = pb;
+	struct entry_values v;
+	enum mtree_outcome outcome;
+	const char *field;
+	enum reject_reason r = check_entry(p, &v, &field);
+	uint32_t other, node, demoted;
+	int ret;
 
-	return a->index < b->index ? -1 : a->index > b->index;
+	if (r)
+		return reject(p, r, field, 0);
+	if (p->index >= MTREE_NONE)
+		return fail(p, HEXZ_ERR_LIMIT, "manifest: more entries than this reader accepts");
+	ret = mtree_add_file(&p->tree, (uint32_t)p->index, p->entry.path, p->entry.path_len,
+			     v.offset, v.size, (uint32_t)v.mode, v.mtime, &outcome, &other, &node,
+			     &demoted);
+	if (ret == HEXZ_ERR_LIMIT)
+		return fail(p, ret, "manifest: more files and directories than this reader "
+				    "accepts (2^32 - 2 nodes, 4 GiB of names)");
+	if (ret)
+		return fail(p, ret, "manifest: %s", hexz_strerror(ret));
+	if (demoted != MTREE_NONE && !keep_rejection(p, demoted, NULL, node))
+		return 0;
+	if (outcome == MTREE_DUPLICATE)
+		return reject(p, REJECT_DUPLICATE, NULL, other);
+	if (outcome == MTREE_DIRECTORY)
+		return keep_rejection(p, p->index, NULL, node);
+	return 1;
 }
+
+/* yajl's events ------------------------------------------------------- */
 
 /*
- * Mark duplicates (all but the first in document order) and files that
- * are also directories of other entries. Sorts cands.
+ * A value begins at the current depth (a scalar, or a container about to
+ * open). Returns 1 to go on, 0 to stop.
  */
+static int
+value_begins(struct manifest_parser *p, bool is_map, bool is_array)
+{
+	if (p->depth == 0) {
+		p->started = true;
+		if (!is_map)
+			return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+				    "manifest: metadata is not a JSON object");
+		return 1;
+	}
+	if (p->depth == 1 && p->files_next) {
+		p->files_next = false;
+		if (!is_array)
+			return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+				    "manifest: \"files\" is not an array");
+		p->present = true;
+		p->in_files = true;
+		return 1;
+	}
+	if (p->depth == 2 && p->in_files) {
+		if (is_map) {
+			memset(&p->entry, 0, sizeof(p->entry));
+			p->member = MEMBER_OTHER;
+			p->in_entry = true;
+			return 1;
+		}
+		if (!reject(p, REJECT_NOT_OBJECT, NULL, 0))
+			return 0;
+		p->index++;
+	}
+	return 1;
+}
+
+static int
+open_container(struct manifest_parser *p, bool is_map)
+{
+	if (!value_begins(p, is_map, !is_map))
+		return 0;
+	if (p->in_entry && p->depth == 3) {
+		/* A container as the value of a member we read. */
+		if (p->member == MEMBER_PATH)
+			p->entry.has_path = true;
+		else if (p->member != MEMBER_OTHER)
+			p->entry.numbers[p->member].kind = NUMBER_NOT_INT;
+	}
+	if (p->depth == MANIFEST_MAX_DEPTH)
+		return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+			    "manifest: metadata is not valid JSON: nesting deeper than %d at byte %zu",
+			    MANIFEST_MAX_DEPTH, p->consumed + yajl_get_bytes_consumed(p->yajl));
+	p->depth++;
+	return 1;
+}
+
+static int
+on_start_map(void *ctx)
+{
+	return open_container(ctx, true);
+}
+
+static int
+on_start_array(void *ctx)
+{
+	return open_container(ctx, false);
+}
+
+static int
+on_end_map(void *ctx)
+{
+	struct manifest_parser *p = ctx;
+
+	p->depth--;
+	if (p->in_entry && p->depth == 2) {
+		p->in_entry = false;
+		if (!end_entry(p))
+			return 0;
+		p->index++;
+	}
+	return 1;
+}
+
+static int
+on_end_array(void *ctx)
+{
+	struct manifest_parser *p = ctx;
+
+	p->depth--;
+	if (p->in_files && p->depth == 1)
+		p->in_files = false;
+	return 1;
+}
+
+static int
+on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct manifest_parser *p = ctx;
+
+	if (p->depth == 1 && len == 5 && memcmp(key, "files", 5) == 0) {
+		if (p->files_seen)
+			return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+				    "manifest: the metadata has \"files\" twice");
+		p->files_seen = true;
+		p->files_next = true;
+	} else if (p->in_entry && p->depth == 3) {
+		p->member = MEMBER_OTHER;
+		if (len == 4 && memcmp(key, "path", 4) == 0) {
+			p->member = MEMBER_PATH;
+		} else {
+			for (int f = 0; f < FIELD_COUNT; f++)
+				if (strlen(field_names[f]) == len &&
+				    memcmp(key, field_names[f], len) == 0)
+					p->member = f;
+		}
+	}
+	return 1;
+}
+
+/* A scalar at the current depth: a member of an entry, or anything else. */
+static bool
+entry_member(struct manifest_parser *p)
+{
+	return p->in_entry && p->depth == 3 && p->member != MEMBER_OTHER;
+}
+
+static int
+on_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct manifest_parser *p = ctx;
+	struct entry_draft *e = &p->entry;
+
+	if (!value_begins(p, false, false))
+		return 0;
+	if (!entry_member(p))
+		return 1;
+	if (p->member != MEMBER_PATH) {
+		e->numbers[p->member].kind = NUMBER_NOT_INT;
+		return 1;
+	}
+	e->has_path = true;
+	e->path_is_string = true;
+	e->path_len = len;
+	e->path_reason = check_path((const char *)s, len);
+	memcpy(e->path, s, len < sizeof(e->path) ? len : sizeof(e->path));
+	return 1;
+}
+
+/* Any other scalar that is not a number: null, true, false. */
 static void
-mark_conflicts(struct candidate *cands, size_t n)
+other_scalar(struct manifest_parser *p)
 {
-	size_t i = 0, j;
-
-	if (n < 2)
+	if (!entry_member(p))
 		return;
-	qsort(cands, n, sizeof(*cands), cmp_slash_first);
-	while (i < n) {
-		struct candidate *first = &cands[i];
-
-		for (j = i + 1; j < n && cands[j].path_len == first->path_len &&
-				memcmp(cands[j].path, first->path, first->path_len) == 0;
-		     j++) {
-			cands[j].reason = REJECT_DUPLICATE;
-			cands[j].other = first->index;
-		}
-		/* Anything below first->path sorts right after its duplicates. */
-		if (j < n && cands[j].path_len > first->path_len &&
-		    cands[j].path[first->path_len] == '/' &&
-		    memcmp(cands[j].path, first->path, first->path_len) == 0) {
-			first->reason = REJECT_DIRECTORY;
-			first->other = cands[j].index;
-			first->other_path = cands[j].path;
-			first->other_path_len = cands[j].path_len;
-		}
-		i = j;
-	}
+	if (p->member == MEMBER_PATH)
+		p->entry.has_path = true;
+	else
+		p->entry.numbers[p->member].kind = NUMBER_NOT_INT;
 }
 
-/* Building the manifest ------------------------------------------------ */
-
-static void
-record_early(struct parse_state *st, size_t index, enum reject_reason r, const char *field,
-	     const struct candidate *c)
+static int
+on_null(void *ctx)
 {
-	struct rejection *rj;
+	if (!value_begins(ctx, false, false))
+		return 0;
+	other_scalar(ctx);
+	return 1;
+}
 
-	st->rejected++;
-	if (st->nearly == HEXZ_MANIFEST_REJECTIONS_KEPT)
-		return;
-	rj = &st->early[st->nearly++];
-	memset(rj, 0, sizeof(*rj));
-	rj->index = index;
-	rj->reason = r;
-	rj->field = field;
-	if (c->path) {
-		rj->path = c->path;
-		rj->path_len = c->path_len;
-	}
+static int
+on_boolean(void *ctx, int value)
+{
+	(void)value;
+	return on_null(ctx);
 }
 
 /*
- * The first HEXZ_MANIFEST_REJECTIONS_KEPT rejections in document order:
- * the early ones (already in order) merged with those of mark_conflicts().
+ * A number as written. Only integers count, so 1.0 and 1e3 are "not an
+ * integer"; integers beyond 64 bits saturate, which the ranges refuse.
  */
 static int
-keep_reasons(struct parse_state *st, struct manifest *out)
+on_number(void *ctx, const char *s, size_t len)
 {
-	struct rejection *late = NULL, merged[HEXZ_MANIFEST_REJECTIONS_KEPT];
-	size_t nlate = 0, i, a = 0, b = 0, k;
+	struct manifest_parser *p = ctx;
+	char text[MANIFEST_MAX_TOKEN + 1];
+	struct number *n;
 
-	for (i = 0; i < st->ncands; i++)
-		if (st->cands[i].reason)
-			nlate++;
-	st->rejected += nlate;
-	if (nlate) {
-		late = calloc(nlate, sizeof(*late));
-		if (!late)
-			return HEXZ_ERR_NO_MEMORY;
-		for (i = 0, k = 0; i < st->ncands; i++) {
-			const struct candidate *c = &st->cands[i];
+	if (!value_begins(p, false, false))
+		return 0;
+	if (!entry_member(p))
+		return 1;
+	if (p->member == MEMBER_PATH) {
+		p->entry.has_path = true;
+		return 1;
+	}
+	n = &p->entry.numbers[p->member];
+	/* scan_chunk() caps tokens at MANIFEST_MAX_TOKEN bytes. */
+	if (len > MANIFEST_MAX_TOKEN || memchr(s, '.', len) || memchr(s, 'e', len) ||
+	    memchr(s, 'E', len)) {
+		n->kind = NUMBER_NOT_INT;
+		return 1;
+	}
+	memcpy(text, s, len);
+	text[len] = '\0';
+	errno = 0;
+	if (text[0] == '-') {
+		long long v = strtoll(text, NULL, 10);
 
-			if (!c->reason)
-				continue;
-			late[k].index = c->index;
-			late[k].reason = c->reason;
-			late[k].path = c->path;
-			late[k].path_len = c->path_len;
-			late[k].other = c->other;
-			late[k].other_path = c->other_path;
-			late[k].other_path_len = c->other_path_len;
-			k++;
+		if (v < 0) {
+			n->kind = NUMBER_NEGATIVE;
+			n->negative = v; /* LLONG_MIN when it overflowed */
+			return 1;
 		}
-		qsort(late, nlate, sizeof(*late), cmp_rejection_index);
+		/* -0 */
+		n->kind = NUMBER_UNSIGNED;
+		n->value = 0;
+		return 1;
 	}
-	for (k = 0; k < HEXZ_MANIFEST_REJECTIONS_KEPT && (a < st->nearly || b < nlate); k++) {
-		if (b == nlate || (a < st->nearly && st->early[a].index < late[b].index))
-			merged[k] = st->early[a++];
-		else
-			merged[k] = late[b++];
-	}
-	for (i = 0; i < k; i++) {
-		out->rejected[i] = rejection_message(&merged[i]);
-		if (!out->rejected[i]) {
-			free(late);
-			return HEXZ_ERR_NO_MEMORY;
-		}
-	}
-	free(late);
-	return HEXZ_OK;
+	n->kind = NUMBER_UNSIGNED;
+	n->value = strtoull(text, NULL, 10); /* ULLONG_MAX when it overflowed */
+	return 1;
 }
 
-/* Copy the surviving candidates, sorted by path, into out. */
-static int
-build_entries(struct parse_state *st, struct manifest *out)
-{
-	size_t i, k, n = 0, bytes = 0;
-	char *arena;
+static const yajl_callbacks callbacks = {
+	.yajl_null = on_null,
+	.yajl_boolean = on_boolean,
+	.yajl_number = on_number,
+	.yajl_string = on_string,
+	.yajl_start_map = on_start_map,
+	.yajl_map_key = on_map_key,
+	.yajl_end_map = on_end_map,
+	.yajl_start_array = on_start_array,
+	.yajl_end_array = on_end_array,
+};
 
-	for (i = 0; i < st->ncands; i++) {
-		if (st->cands[i].reason)
+/* Feeding ------------------------------------------------------------- */
+
+/*
+ * Check the raw bytes yajl is about to get: no NUL, form feed or vertical
+ * tab anywhere (in a string they are raw control bytes, outside white space
+ * yajl accepts and JSON does not), and no string or bare token (number,
+ * literal) so long that yajl would buffer it whole. Tracks strings across
+ * chunks; only needs to be right for what yajl would accept.
+ */
+static int
+scan_chunk(struct manifest_parser *p, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\0' || c == '\f' || c == '\v') {
+			if (c == '\0')
+				return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+					    "manifest: metadata contains a NUL byte");
+			return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+				    "manifest: metadata is not valid JSON: unexpected byte 0x%02x "
+				    "at byte %zu",
+				    c, p->consumed + i);
+		}
+		if (p->in_string) {
+			if (p->escaped)
+				p->escaped = false;
+			else if (c == '\\')
+				p->escaped = true;
+			else if (c == '"')
+				p->in_string = false;
+			if (++p->token_len > MANIFEST_MAX_STRING)
+				return fail(p, HEXZ_ERR_LIMIT,
+					    "manifest: a string of more than %u bytes at byte %zu",
+					    MANIFEST_MAX_STRING, p->consumed + i);
 			continue;
-		st->cands[n++] = st->cands[i];
-		bytes += st->cands[i].path_len + 1;
+		}
+		switch (c) {
+		case '"':
+			p->in_string = true;
+			p->token_len = 0;
+			break;
+		case ' ': case '\t': case '\r': case '\n':
+		case '{': case '}': case '[': case ']': case ':': case ',':
+			p->token_len = 0;
+			break;
+		default:
+			if (++p->token_len > MANIFEST_MAX_TOKEN)
+				return fail(p, HEXZ_ERR_LIMIT,
+					    "manifest: a number or literal of more than %u bytes at "
+					    "byte %zu",
+					    MANIFEST_MAX_TOKEN, p->consumed + i);
+		}
 	}
-	if (!n)
-		return HEXZ_OK;
-	qsort(st->cands, n, sizeof(*st->cands), cmp_path);
-	out->entries = calloc(n, sizeof(*out->entries));
-	arena = malloc(bytes);
-	if (!out->entries || !arena) {
-		free(arena);
+	return 1;
+}
+
+/* Record yajl's complaint about the document. */
+static void
+fail_json(struct manifest_parser *p, const unsigned char *buf, size_t len)
+{
+	unsigned char *text = yajl_get_error(p->yajl, 0, buf, len);
+	size_t at = p->consumed + yajl_get_bytes_consumed(p->yajl);
+	char *why = (char *)text;
+
+	if (!text) {
+		fail(p, HEXZ_ERR_NO_MEMORY, "manifest: %s", hexz_strerror(HEXZ_ERR_NO_MEMORY));
+		return;
+	}
+	/* "parse error: trailing garbage\n": the middle is what to say. */
+	if (strncmp(why, "parse error: ", 13) == 0)
+		why += 13;
+	else if (strncmp(why, "lexical error: ", 15) == 0)
+		why += 15;
+	why[strcspn(why, "\n")] = '\0';
+	if (strcmp(why, "premature EOF") == 0)
+		fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+		     "manifest: metadata is not valid JSON: it ends too soon");
+	else
+		fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+		     "manifest: metadata is not valid JSON: %s at byte %zu", why, at);
+	yajl_free_error(p->yajl, text);
+}
+
+int
+manifest_parser_new(uint64_t main_size, struct manifest_parser **out)
+{
+	struct manifest_parser *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (!p)
+		return HEXZ_ERR_NO_MEMORY;
+	p->main_size = main_size;
+	p->yajl = yajl_alloc(&callbacks, NULL, p);
+	if (!p->yajl || mtree_init(&p->tree) != HEXZ_OK) {
+		manifest_parser_free(p);
 		return HEXZ_ERR_NO_MEMORY;
 	}
-	out->storage = arena;
-	for (i = 0, k = 0; i < n; i++) {
-		const struct candidate *c = &st->cands[i];
-		struct hexz_manifest_entry *e = &out->entries[i];
-
-		memcpy(arena + k, c->path, c->path_len + 1);
-		e->path = arena + k;
-		e->offset = c->offset;
-		e->size = c->size;
-		e->mode = c->mode;
-		e->mtime = c->mtime;
-		k += c->path_len + 1;
-	}
-	out->count = n;
+	p->tree_ready = true;
+	/* Paths are bytes, as file names are: not UTF-8 is fine. */
+	yajl_config(p->yajl, yajl_dont_validate_strings, 1);
+	*out = p;
 	return HEXZ_OK;
 }
 
-/*
- * Room for one more candidate. The array grows with the valid entries
- * only, each of which takes over 50 bytes of document, so a document of
- * small invalid elements ("[1,1,1,...]") costs nothing here.
- */
-static struct candidate *
-next_candidate(struct parse_state *st)
-{
-	if (st->ncands == st->cands_cap) {
-		size_t cap = st->cands_cap ? st->cands_cap * 2 : 64;
-		struct candidate *p = reallocarray(st->cands, cap, sizeof(*p));
-
-		if (!p)
-			return NULL;
-		st->cands = p;
-		st->cands_cap = cap;
-	}
-	return &st->cands[st->ncands];
-}
-
 static int
-parse_files(struct json_object *files, struct parse_state *st, struct manifest *out)
+report(const struct manifest_parser *p, struct hexz_error *err)
 {
-	size_t i, n = json_object_array_length(files);
-	int rc;
-
-	for (i = 0; i < n; i++) {
-		struct candidate *c = next_candidate(st);
-		const char *field;
-		enum reject_reason r;
-
-		if (!c)
-			return HEXZ_ERR_NO_MEMORY;
-		memset(c, 0, sizeof(*c));
-		c->index = i;
-		r = check_entry(json_object_array_get_idx(files, i), st->main_size, c, &field);
-		if (r)
-			record_early(st, i, r, field, c);
-		else
-			st->ncands++;
-	}
-	mark_conflicts(st->cands, st->ncands);
-	rc = keep_reasons(st, out);
-	if (rc == HEXZ_OK)
-		rc = build_entries(st, out);
-	out->rejected_count = st->rejected;
-	return rc;
+	return error_set(err, p->error, "%s", p->message);
 }
 
-/* Documents at least this large are parsed one at a time. */
-#define LARGE_MANIFEST (1u << 20)
+int
+manifest_parser_feed(struct manifest_parser *p, const char *buf, size_t len,
+		     struct hexz_error *err)
+{
+	yajl_status st;
 
-static pthread_mutex_t large_parse_lock = PTHREAD_MUTEX_INITIALIZER;
+	if (!p->error && scan_chunk(p, buf, len)) {
+		st = yajl_parse(p->yajl, (const unsigned char *)buf, len);
+		if (st == yajl_status_error)
+			fail_json(p, (const unsigned char *)buf, len);
+	}
+	p->consumed += len;
+	return p->error ? report(p, err) : HEXZ_OK;
+}
 
-static int parse_manifest(const char *json, size_t len, uint64_t main_size,
-			  struct manifest *out, struct hexz_error *err);
+/* Write the kept reasons, directory ones now that the tree is laid out. */
+static int
+write_reasons(struct manifest_parser *p, struct manifest *out)
+{
+	for (size_t i = 0; i < p->nkept; i++) {
+		struct kept *k = &p->kept[i];
+		char path[PATH_MAX], other_path[PATH_MAX];
+		uint32_t other_node;
+		size_t other;
+
+		if (!k->message) {
+			size_t len = mtree_path(&p->tree, k->dir_node, path, sizeof(path));
+			size_t olen;
+
+			other = mtree_first_entry_below(&p->tree, k->dir_node, &other_node);
+			olen = mtree_path(&p->tree, other_node, other_path, sizeof(other_path));
+			k->message = rejection_message(k->index, REJECT_DIRECTORY, NULL, path, len,
+						       other, other_path, olen);
+			if (!k->message)
+				return HEXZ_ERR_NO_MEMORY;
+		}
+		out->rejected[i] = k->message;
+		k->message = NULL;
+	}
+	return HEXZ_OK;
+}
+
+int
+manifest_parser_finish(struct manifest_parser *p, struct manifest *out, struct hexz_error *err)
+{
+	uint32_t *fix[HEXZ_MANIFEST_REJECTIONS_KEPT];
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!p->error && yajl_complete_parse(p->yajl) == yajl_status_error)
+		fail_json(p, NULL, 0);
+	if (!p->error && !p->started)
+		fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+		     "manifest: metadata is not valid JSON: it ends too soon");
+	if (p->error)
+		return report(p, err);
+	if (!p->present)
+		return HEXZ_OK;
+	for (size_t i = 0; i < p->nkept; i++)
+		fix[i] = &p->kept[i].dir_node;
+	ret = mtree_finish(&p->tree, fix, p->nkept);
+	if (ret == HEXZ_OK)
+		ret = write_reasons(p, out);
+	if (ret) {
+		manifest_free(out);
+		return error_plain(err, ret);
+	}
+	out->present = true;
+	out->tree = p->tree;
+	out->rejected_count = p->rejected;
+	p->tree_ready = false;
+	memset(&p->tree, 0, sizeof(p->tree));
+	return HEXZ_OK;
+}
+
+void
+manifest_parser_free(struct manifest_parser *p)
+{
+	if (!p)
+		return;
+	if (p->yajl)
+		yajl_free(p->yajl);
+	if (p->tree_ready)
+		mtree_free(&p->tree);
+	for (size_t i = 0; i < p->nkept; i++)
+		free(p->kept[i].message);
+	free(p);
+}
 
 int
 manifest_parse(const char *json, size_t len, uint64_t main_size, struct manifest *out,
 	       struct hexz_error *err)
 {
-	int rc;
-
-	/*
-	 * json-c's tree of a large document costs about fifteen times the
-	 * document (some 150 MiB for 100,000 entries): one large manifest at a
-	 * time, so that opening many archives at once stays within that.
-	 */
-	if (len < LARGE_MANIFEST)
-		return parse_manifest(json, len, main_size, out, err);
-	pthread_mutex_lock(&large_parse_lock);
-	rc = parse_manifest(json, len, main_size, out, err);
-	pthread_mutex_unlock(&large_parse_lock);
-	return rc;
-}
-
-static int
-parse_manifest(const char *json, size_t len, uint64_t main_size, struct manifest *out,
-	       struct hexz_error *err)
-{
-	struct parse_state *st;
-	struct json_object *doc, *files;
-	int rc;
+	struct manifest_parser *p;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
-	rc = parse_document(json, len, &doc, err);
-	if (rc)
-		return rc;
-	if (!json_object_object_get_ex(doc, "files", &files)) {
-		json_object_put(doc);
-		return HEXZ_OK;
-	}
-	if (!json_object_is_type(files, json_type_array)) {
-		json_object_put(doc);
-		return error_set(err, HEXZ_ERR_CORRUPT_MANIFEST,
-				 "manifest: \"files\" is not an array");
-	}
-	st = calloc(1, sizeof(*st));
-	if (!st) {
-		json_object_put(doc);
-		return error_plain(err, HEXZ_ERR_NO_MEMORY);
-	}
-	st->main_size = main_size;
-	out->present = true;
-	rc = parse_files(files, st, out);
-	free(st->cands);
-	free(st);
-	json_object_put(doc);
-	if (rc) {
-		manifest_free(out);
-		return error_plain(err, rc);
-	}
-	return HEXZ_OK;
+	ret = manifest_parser_new(main_size, &p);
+	if (ret)
+		return error_plain(err, ret);
+	ret = manifest_parser_feed(p, json, len, err);
+	if (ret == HEXZ_OK)
+		ret = manifest_parser_finish(p, out, err);
+	manifest_parser_free(p);
+	return ret;
 }
 
 void
 manifest_free(struct manifest *m)
 {
-	size_t i;
-
-	for (i = 0; i < HEXZ_MANIFEST_REJECTIONS_KEPT; i++)
+	for (size_t i = 0; i < HEXZ_MANIFEST_REJECTIONS_KEPT; i++)
 		free(m->rejected[i]);
-	free(m->entries);
-	free(m->storage);
+	if (m->present)
+		mtree_free(&m->tree);
 	memset(m, 0, sizeof(*m));
 }

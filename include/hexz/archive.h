@@ -387,29 +387,71 @@ HEXZ_EXPORT int hexz_archive_scan(struct hexz_archive *ar, struct hexz_archive_s
  */
 HEXZ_EXPORT void hexz_archive_trim(struct hexz_archive *ar);
 
-/** One file of a directory archive's manifest. */
-struct hexz_manifest_entry {
-	const char *path;   /* relative, '/'-separated, no empty, "." or ".." component */
-	uint64_t offset;    /* in the main stream */
-	uint64_t size;
-	uint32_t mode;      /* st_mode as written: type and permission bits */
-	int64_t mtime;      /* seconds since the epoch */
-};
-
 /**
- * hexz_archive_manifest_count() - number of valid manifest entries.
+ * hexz_archive_manifest_count() - number of files the manifest shows.
  *
- * 0 for an archive without a manifest. The entries are sorted by path
- * (bytewise), and every one is valid: a relative path without empty, "."
- * or ".." components, unique, not also the directory of another entry,
- * and a range inside the main stream. Invalid entries are left out (see
- * hexz_archive_manifest_rejected()).
+ * 0 for an archive without a manifest. Every file shown is valid: a
+ * relative path without empty, "." or ".." components, unique, not also
+ * the directory of another entry, and a range inside the main stream.
+ * Invalid entries are left out (see hexz_archive_manifest_rejected()).
  */
 HEXZ_EXPORT size_t hexz_archive_manifest_count(const struct hexz_archive *ar);
 
-/** hexz_archive_manifest_entry() - entry number @i, or NULL past the end. Owned by the archive. */
-HEXZ_EXPORT const struct hexz_manifest_entry *
-hexz_archive_manifest_entry(const struct hexz_archive *ar, size_t i);
+/*
+ * The manifest's tree
+ * -------------------
+ * A directory archive's files and the directories their paths imply, as
+ * nodes numbered 0 (the root directory) to hexz_archive_tree_count() - 1.
+ * The children of a directory are consecutive and sorted by name
+ * (bytewise): [first_child, first_child + child_count). The tree is built
+ * once, when the archive opens, and never changes; it costs 40 bytes a node
+ * plus its name.
+ */
+
+/** No node (hexz_archive_tree_lookup() found nothing). */
+#define HEXZ_TREE_NONE UINT32_MAX
+
+/** One node of the tree, as hexz_archive_tree_node() describes it. */
+struct hexz_tree_node {
+	const char *name;      /* last path component, "" for the root; owned by the archive */
+	uint32_t parent;       /* the root is its own parent */
+	bool is_dir;
+	uint32_t first_child;  /* directories: the first child's index */
+	uint32_t child_count;  /* directories */
+	uint64_t offset;       /* files: in the main stream */
+	uint64_t size;         /* files */
+	uint32_t mode;         /* files: st_mode as written (S_IFREG and permission bits) */
+	int64_t mtime;         /* files: seconds since the epoch */
+};
+
+/** hexz_archive_tree_count() - nodes of the tree, the root included; 0 without a manifest. */
+HEXZ_EXPORT uint32_t hexz_archive_tree_count(const struct hexz_archive *ar);
+
+/**
+ * hexz_archive_tree_node() - describe node @i into *@out.
+ * Return: HEXZ_OK, or HEXZ_ERR_INVALID_ARGUMENT when @ar or @out is NULL or
+ * @i is not below hexz_archive_tree_count().
+ */
+HEXZ_EXPORT int hexz_archive_tree_node(const struct hexz_archive *ar, uint32_t i,
+				       struct hexz_tree_node *out);
+
+/**
+ * hexz_archive_tree_lookup() - the child @name of directory node @dir.
+ * Return: its index, or HEXZ_TREE_NONE when @dir is not a directory node or
+ * has no such child. One binary search.
+ */
+HEXZ_EXPORT uint32_t hexz_archive_tree_lookup(const struct hexz_archive *ar, uint32_t dir,
+					      const char *name);
+
+/**
+ * hexz_archive_tree_path() - the path of node @i ("dir/sub/file", "" for
+ * the root), written into @buf (@cap bytes, NUL-terminated and cut to fit
+ * when @cap > 0), as snprintf() does.
+ * Return: the whole path's length (less than PATH_MAX), or 0 for a bad
+ * argument.
+ */
+HEXZ_EXPORT size_t hexz_archive_tree_path(const struct hexz_archive *ar, uint32_t i, char *buf,
+					  size_t cap);
 
 /** hexz_archive_manifest_rejected_count() - entries of the manifest left out as invalid. */
 HEXZ_EXPORT size_t hexz_archive_manifest_rejected_count(const struct hexz_archive *ar);

@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -881,7 +882,9 @@ START_TEST(test_invalid_arguments)
 	ck_assert_uint_eq(hexz_archive_stream_size(NULL, HEXZ_STREAM_MAIN), 0);
 	ck_assert_ptr_null(hexz_archive_parent(NULL, 0));
 	ck_assert_uint_eq(hexz_archive_manifest_count(NULL), 0);
-	ck_assert_ptr_null(hexz_archive_manifest_entry(NULL, 0));
+	ck_assert_uint_eq(hexz_archive_tree_count(NULL), 0);
+	ck_assert_uint_eq(hexz_archive_tree_lookup(NULL, 0, "x"), HEXZ_TREE_NONE);
+	ck_assert_uint_eq(hexz_archive_tree_path(NULL, 0, NULL, 0), 0);
 	ck_assert_int_eq(hexz_cache_create(0, 0, (struct hexz_cache **)&ar),
 			 HEXZ_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(hexz_cache_create(MIB, 0, NULL), HEXZ_ERR_INVALID_ARGUMENT);
@@ -1623,6 +1626,46 @@ END_TEST
 
 /* ---- manifest ---- */
 
+/* The tree node of `path`, found a component at a time, or HEXZ_TREE_NONE. */
+static uint32_t
+find_path(const struct hexz_archive *ar, const char *path)
+{
+	char copy[PATH_MAX], *name, *save = NULL;
+	uint32_t node = 0;
+
+	ck_assert_uint_lt(strlen(path), sizeof(copy));
+	strcpy(copy, path);
+	for (name = strtok_r(copy, "/", &save); name && node != HEXZ_TREE_NONE;
+	     name = strtok_r(NULL, "/", &save))
+		node = hexz_archive_tree_lookup(ar, node, name);
+	return node;
+}
+
+/* The files of the tree, counted by walking every node; checks the links. */
+static size_t
+tree_file_count(const struct hexz_archive *ar)
+{
+	uint32_t count = hexz_archive_tree_count(ar), i;
+	size_t files = 0;
+
+	for (i = 0; i < count; i++) {
+		struct hexz_tree_node n, p;
+
+		ck_assert_int_eq(hexz_archive_tree_node(ar, i, &n), HEXZ_OK);
+		ck_assert_int_eq(hexz_archive_tree_node(ar, n.parent, &p), HEXZ_OK);
+		ck_assert(p.is_dir);
+		ck_assert(i == 0 || (n.parent != i && i >= p.first_child &&
+				     i < p.first_child + p.child_count));
+		ck_assert_uint_eq(hexz_archive_tree_lookup(ar, n.parent, n.name),
+				  i == 0 ? HEXZ_TREE_NONE : i);
+		files += !n.is_dir;
+	}
+	ck_assert_int_eq(hexz_archive_tree_node(ar, count, &(struct hexz_tree_node){ 0 }),
+			 HEXZ_ERR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(files, hexz_archive_manifest_count(ar));
+	return files;
+}
+
 START_TEST(test_manifest_corpus)
 {
 	static const char *const names[] = { "dir_tree", "dir_tree_signed" };
@@ -1631,47 +1674,48 @@ START_TEST(test_manifest_corpus)
 		struct json_object *c = corpus_case(names[t]);
 		struct json_object *files = jget(c, "manifest");
 		struct hexz_archive *ar = open_case(names[t], NULL);
-		size_t n = json_object_array_length(files), i, j;
+		size_t n = json_object_array_length(files), i, j = 0;
+		char *path_of;
 
 		ck_assert_uint_eq(hexz_archive_manifest_count(ar), n);
 		ck_assert_uint_eq(hexz_archive_manifest_rejected_count(ar), 0);
 		ck_assert_ptr_null(hexz_archive_manifest_rejected(ar, 0));
-		ck_assert_ptr_null(hexz_archive_manifest_entry(ar, n));
 		for (i = 0; i < n; i++) {
-			const struct hexz_manifest_entry *e = hexz_archive_manifest_entry(ar, i);
-			struct json_object *f = NULL;
+			struct json_object *f = json_object_array_get_idx(files, i);
+			const char *want_path = jstr(f, "path");
+			struct hexz_tree_node e;
 			unsigned char *want, *got;
+			char path[PATH_MAX];
 			size_t len;
-			char *path;
+			uint32_t node = find_path(ar, want_path);
 
-			ck_assert_ptr_nonnull(e);
-			if (i > 0)
-				ck_assert_int_lt(
-					strcmp(hexz_archive_manifest_entry(ar, i - 1)->path,
-					       e->path),
-					0);
-			for (j = 0; j < n && !f; j++)
-				if (strcmp(jstr(json_object_array_get_idx(files, j), "path"),
-					   e->path) == 0)
-					f = json_object_array_get_idx(files, j);
-			ck_assert_msg(f != NULL, "%s: entry %s not in corpus.json", names[t],
-				      e->path);
-			ck_assert_uint_eq(e->offset, (uint64_t)jint(f, "offset"));
-			ck_assert_uint_eq(e->size, (uint64_t)jint(f, "size"));
-			ck_assert_uint_eq(e->mode, (uint64_t)jint(f, "mode"));
-			ck_assert_int_eq(e->mtime, jint(f, "mtime"));
-			path = corpus_path(jstr(f, "file"));
-			want = slurp(path, &len);
-			ck_assert_uint_eq(len, e->size);
+			/* Each file of corpus.json is there, found name by name. */
+			ck_assert_msg(node != HEXZ_TREE_NONE, "%s: %s not in the tree", names[t],
+				      want_path);
+			ck_assert_int_eq(hexz_archive_tree_node(ar, node, &e), HEXZ_OK);
+			ck_assert(!e.is_dir);
+			ck_assert_uint_eq(hexz_archive_tree_path(ar, node, path, sizeof(path)),
+					  strlen(want_path));
+			ck_assert_str_eq(path, want_path);
+			ck_assert_uint_eq(e.offset, (uint64_t)jint(f, "offset"));
+			ck_assert_uint_eq(e.size, (uint64_t)jint(f, "size"));
+			ck_assert_uint_eq(e.mode, (uint64_t)jint(f, "mode"));
+			ck_assert_int_eq(e.mtime, jint(f, "mtime"));
+			path_of = corpus_path(jstr(f, "file"));
+			want = slurp(path_of, &len);
+			ck_assert_uint_eq(len, e.size);
 			got = malloc(len + 1);
 			ck_assert_int_eq(
-				hexz_archive_read(ar, HEXZ_STREAM_MAIN, e->offset, len, got, NULL),
+				hexz_archive_read(ar, HEXZ_STREAM_MAIN, e.offset, len, got, NULL),
 				HEXZ_OK);
 			ck_assert_mem_eq(got, want, len);
 			free(got);
 			free(want);
-			free(path);
+			free(path_of);
 		}
+		/* And nothing else: the files of the tree are those. */
+		ck_assert_uint_eq(tree_file_count(ar), n);
+		(void)j;
 		hexz_archive_close(ar);
 	}
 	/* No manifest: nothing listed. */
@@ -1679,7 +1723,9 @@ START_TEST(test_manifest_corpus)
 		struct hexz_archive *ar = open_case("lz4_fixed", NULL);
 
 		ck_assert_uint_eq(hexz_archive_manifest_count(ar), 0);
-		ck_assert_ptr_null(hexz_archive_manifest_entry(ar, 0));
+		ck_assert_uint_eq(hexz_archive_tree_count(ar), 0);
+		ck_assert_int_eq(hexz_archive_tree_node(ar, 0, &(struct hexz_tree_node){ 0 }),
+				 HEXZ_ERR_INVALID_ARGUMENT);
 		hexz_archive_close(ar);
 	}
 }
@@ -1711,6 +1757,7 @@ START_TEST(test_manifest_hostile)
 	char doc[2048];
 	size_t used;
 	static const char *const valid[] = { "d/x", "dup", "ok/a.txt", "z-last" };
+	struct hexz_tree_node last;
 	char *main_file = tu_path(tmp, "m");
 	char *json = tu_path(tmp, "hostile.json");
 	char *out = tu_path(tmp, "hostile.hxz");
@@ -1733,8 +1780,10 @@ START_TEST(test_manifest_hostile)
 	ck_assert_int_eq(hexz_archive_open_path(out, NULL, &ar, &err), HEXZ_OK);
 	ck_assert_uint_eq(hexz_archive_manifest_count(ar), 4);
 	for (i = 0; i < 4; i++)
-		ck_assert_str_eq(hexz_archive_manifest_entry(ar, i)->path, valid[i]);
-	ck_assert_uint_eq(hexz_archive_manifest_entry(ar, 3)->offset, 19990);
+		ck_assert_uint_ne(find_path(ar, valid[i]), HEXZ_TREE_NONE);
+	ck_assert_uint_eq(tree_file_count(ar), 4);
+	ck_assert_int_eq(hexz_archive_tree_node(ar, find_path(ar, "z-last"), &last), HEXZ_OK);
+	ck_assert_uint_eq(last.offset, 19990);
 	ck_assert_uint_eq(hexz_archive_manifest_rejected_count(ar), 7);
 	ck_assert(has_rejection(ar, "../evil", "\"..\""));
 	ck_assert(has_rejection(ar, "/etc/passwd", "absolute"));

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Manifests of directory archives (core/archive/manifest.c): documents
- * that are not manifests, every way an entry can be wrong, duplicates and
- * files that are also directories, numbers json-c would saturate, and a
- * large manifest.
+ * Manifests of directory archives (core/archive/manifest.c and
+ * manifest_tree.c): documents that are not manifests, every way an entry
+ * can be wrong, duplicates and files that are also directories, numbers
+ * beyond 64 bits, documents fed in pieces, the tree's layout, and large
+ * manifests.
  *
  * Every document is handed over in a buffer of exactly its length, not
  * NUL-terminated, so that ASan sees any read past its end.
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "archive/manifest.h"
 #include "testutil.h"
@@ -64,26 +66,101 @@ assert_refused(const char *doc, size_t len, int code)
 	ck_assert_msg(rc == code, "document %.60s: %d, expected %d", doc, rc, code);
 	ck_assert_int_eq(err.code, code);
 	ck_assert_uint_gt(strlen(err.message), 0);
-	ck_assert_ptr_null(m.entries);
-	ck_assert_ptr_null(m.storage);
-	ck_assert_uint_eq(m.count, 0);
+	ck_assert_ptr_null(m.tree.nodes);
+	ck_assert_ptr_null(m.tree.names);
+	ck_assert_ptr_null(m.rejected[0]);
 	ck_assert(!m.present);
 	manifest_free(&m);
 	/* Without an error struct too. */
 	ck_assert_int_eq(parse_n(doc, len, MAIN_SIZE, &m, NULL), code);
 }
 
+/*
+ * The file nodes of m's tree in tree order (depth first, children by
+ * name), checking the layout on the way: every directory's children
+ * consecutive, strictly sorted and pointing back at it, every node reached
+ * once, every directory but the root holding something.
+ */
+static size_t
+tree_files(const struct manifest *m, uint32_t **out)
+{
+	const struct mtree *t = &m->tree;
+	uint32_t *stack, *files, depth = 0, reached = 1;
+	size_t n = 0;
+
+	*out = NULL;
+	if (!m->present)
+		return 0;
+	ck_assert_uint_ge(t->count, 1);
+	stack = malloc(t->count * sizeof(*stack));
+	files = malloc(t->count * sizeof(*files));
+	ck_assert(stack && files);
+	stack[depth++] = 0;
+	while (depth > 0) {
+		uint32_t i = stack[--depth];
+		const struct mtree_node *d = &t->nodes[i];
+
+		if (!mtree_is_dir(d)) {
+			ck_assert_uint_eq(d->mode & S_IFMT, S_IFREG);
+			files[n++] = i;
+			continue;
+		}
+		ck_assert(i == 0 || d->u.dir.child_count > 0);
+		ck_assert_uint_le((uint64_t)d->u.dir.first_child + d->u.dir.child_count, t->count);
+		reached += d->u.dir.child_count;
+		/* Pushed last to first, so that the first child comes out first. */
+		for (uint32_t c = d->u.dir.child_count; c-- > 0;) {
+			uint32_t k = d->u.dir.first_child + c;
+
+			ck_assert_uint_eq(t->nodes[k].parent, i);
+			if (c > 0)
+				ck_assert_int_lt(strcmp(mtree_name(t, k - 1), mtree_name(t, k)), 0);
+			stack[depth++] = k;
+		}
+	}
+	ck_assert_uint_eq(reached, t->count);
+	ck_assert_uint_eq(n, t->files);
+	free(stack);
+	*out = files;
+	return n;
+}
+
+/* The number of files shown; checks the tree. */
+static size_t
+file_count(const struct manifest *m)
+{
+	uint32_t *files;
+	size_t n = tree_files(m, &files);
+
+	free(files);
+	return n;
+}
+
+/* The path of file number i in tree order (a static buffer). */
+static const char *
+file_path(const struct manifest *m, size_t i, const struct mtree_node **node)
+{
+	static char path[PATH_MAX];
+	uint32_t *files;
+	size_t n = tree_files(m, &files);
+
+	ck_assert_uint_lt(i, n);
+	mtree_path(&m->tree, files[i], path, sizeof(path));
+	if (node)
+		*node = &m->tree.nodes[files[i]];
+	free(files);
+	return path;
+}
+
 static void
 assert_entry(const struct manifest *m, size_t i, const char *path, uint64_t offset, uint64_t size,
 	     uint32_t mode, int64_t mtime)
 {
-	const struct hexz_manifest_entry *e;
+	const struct mtree_node *e;
 
-	ck_assert_uint_lt(i, m->count);
-	e = &m->entries[i];
-	ck_assert_str_eq(e->path, path);
-	ck_assert_uint_eq(e->offset, offset);
-	ck_assert_uint_eq(e->size, size);
+	ck_assert_str_eq(file_path(m, i, &e), path);
+	ck_assert_uint_eq(e->u.file.offset, offset);
+	ck_assert_uint_eq(e->u.file.size, size);
 	ck_assert_uint_eq(e->mode, mode);
 	ck_assert_int_eq(e->mtime, mtime);
 }
@@ -165,21 +242,21 @@ START_TEST(test_valid)
 		 "], \"version\": 1}\n",
 		 &m);
 	ck_assert(m.present);
-	ck_assert_uint_eq(m.count, 3);
+	ck_assert_uint_eq(file_count(&m), 3);
 	ck_assert_uint_eq(m.rejected_count, 0);
 	ck_assert_ptr_null(m.rejected[0]);
 	assert_entry(&m, 0, "bin/sh", 65536, 125000, 0100755, -5);
 	assert_entry(&m, 1, "empty", 1000000, 0, 0100600, 0);
 	assert_entry(&m, 2, "etc/hosts", 0, 220, 0100644, 1764000000);
 	manifest_free(&m);
-	ck_assert_ptr_null(m.entries);
+	ck_assert_ptr_null(m.tree.nodes);
 	/* Freeing twice is fine: the struct is zeroed. */
 	manifest_free(&m);
 
 	parse_ok("{\"files\":[]}", &m);
 	ck_assert(m.present);
-	ck_assert_uint_eq(m.count, 0);
-	ck_assert_ptr_null(m.entries);
+	ck_assert_uint_eq(file_count(&m), 0);
+	ck_assert_uint_eq(m.tree.count, 1);
 	manifest_free(&m);
 }
 END_TEST
@@ -199,14 +276,14 @@ START_TEST(test_nested_and_bytes)
 		 "]}",
 		 &m);
 	ck_assert_uint_eq(m.rejected_count, 0);
-	ck_assert_uint_eq(m.count, 6);
-	ck_assert_str_eq(m.entries[0].path, "...");
-	ck_assert_str_eq(m.entries[1].path, ".hidden/..x");
-	ck_assert_str_eq(m.entries[2].path, "a/b/c/d");
-	ck_assert_str_eq(m.entries[3].path, "a/b/c/e");
-	ck_assert_str_eq(m.entries[4].path, "a/x");
+	ck_assert_uint_eq(file_count(&m), 6);
+	ck_assert_str_eq(file_path(&m, 0, NULL), "...");
+	ck_assert_str_eq(file_path(&m, 1, NULL), ".hidden/..x");
+	ck_assert_str_eq(file_path(&m, 2, NULL), "a/b/c/d");
+	ck_assert_str_eq(file_path(&m, 3, NULL), "a/b/c/e");
+	ck_assert_str_eq(file_path(&m, 4, NULL), "a/x");
 	/* Paths are bytes: not UTF-8 is fine. */
-	ck_assert_str_eq(m.entries[5].path, "caf\xc3\xa9/\xff\xfe");
+	ck_assert_str_eq(file_path(&m, 5, NULL), "caf\xc3\xa9/\xff\xfe");
 	manifest_free(&m);
 }
 END_TEST
@@ -218,7 +295,7 @@ START_TEST(test_no_files)
 
 	parse_ok("{}", &m);
 	ck_assert(!m.present);
-	ck_assert_uint_eq(m.count, 0);
+	ck_assert_uint_eq(file_count(&m), 0);
 	manifest_free(&m);
 	parse_ok(" {\"file\": [], \"comment\": \"not a manifest\"} ", &m);
 	ck_assert(!m.present);
@@ -315,7 +392,6 @@ START_TEST(test_limits)
 {
 	struct text t = { 0 };
 	struct manifest m;
-	char small[4] = "{}";
 	int i;
 
 	/* Padded, so that it is not refused for its density of values. */
@@ -340,20 +416,41 @@ START_TEST(test_limits)
 	manifest_free(&m);
 	free(t.s);
 
-	/* Empty objects: json-c spends nearly a kilobyte on each. */
+	/*
+	 * Documents dense in values cost nothing to parse as a stream: every
+	 * element is left out, counted, and kept from memory.
+	 */
 	repeated("{\"files\":[{}", ",{}", 100000, &t);
-	assert_refused(t.s, t.len, HEXZ_ERR_LIMIT);
+	parse_ok(t.s, &m);
+	ck_assert_uint_eq(file_count(&m), 0);
+	ck_assert_uint_eq(m.rejected_count, 100001);
+	assert_reason(&m, 0, 0, "no \"path\"");
+	manifest_free(&m);
 	free(t.s);
-
-	/* Small numbers: some 60 bytes each. */
 	repeated("{\"files\":[1", ",1", 100000, &t);
-	assert_refused(t.s, t.len, HEXZ_ERR_LIMIT);
+	parse_ok(t.s, &m);
+	ck_assert_uint_eq(m.rejected_count, 100001);
+	assert_reason(&m, 63, 63, "not a JSON object");
+	manifest_free(&m);
 	free(t.s);
 
-	/* Larger than MANIFEST_MAX_BYTES: refused before a byte is read. */
-	ck_assert_int_eq(manifest_parse(small, (size_t)MANIFEST_MAX_BYTES + 1, 0, &m, NULL),
-			 HEXZ_ERR_LIMIT);
-	ck_assert_ptr_null(m.entries);
+	/* No string or number so long that yajl would hold it whole. */
+	memset(&t, 0, sizeof(t));
+	text_add(&t, "{\"x\": \"%*s\"}", (int)MANIFEST_MAX_STRING - 1, "");
+	parse_ok(t.s, &m);
+	manifest_free(&m);
+	free(t.s);
+	memset(&t, 0, sizeof(t));
+	text_add(&t, "{\"x\": \"%*s\"}", (int)MANIFEST_MAX_STRING + 1, "");
+	assert_refused(t.s, t.len, HEXZ_ERR_LIMIT);
+	free(t.s);
+	memset(&t, 0, sizeof(t));
+	text_add(&t, "{\"x\": 1");
+	for (i = 0; i < (int)MANIFEST_MAX_TOKEN; i++)
+		text_add(&t, "0");
+	text_add(&t, "}");
+	assert_refused(t.s, t.len, HEXZ_ERR_LIMIT);
+	free(t.s);
 }
 END_TEST
 
@@ -371,9 +468,9 @@ assert_entry_rejected(const char *entry, const char *what)
 
 	text_add(&t, "{\"files\":[" E("\"good\"", OK_FIELDS) ",%s]}", entry);
 	parse_ok(t.s, &m);
-	ck_assert_msg(m.count == 1 && m.rejected_count == 1, "%s: %zu kept, %zu rejected", entry,
-		      m.count, m.rejected_count);
-	ck_assert_str_eq(m.entries[0].path, "good");
+	ck_assert_msg(file_count(&m) == 1 && m.rejected_count == 1, "%s: %zu kept, %zu rejected", entry,
+		      file_count(&m), m.rejected_count);
+	ck_assert_str_eq(file_path(&m, 0, NULL), "good");
 	assert_reason(&m, 0, 1, what);
 	ck_assert_ptr_null(m.rejected[1]);
 	manifest_free(&m);
@@ -389,7 +486,7 @@ assert_entry_kept(const char *entry)
 
 	text_add(&t, "{\"files\":[%s]}", entry);
 	parse_ok(t.s, &m);
-	ck_assert_msg(m.count == 1 && m.rejected_count == 0, "%s: %s", entry,
+	ck_assert_msg(file_count(&m) == 1 && m.rejected_count == 0, "%s: %s", entry,
 		      m.rejected[0] ? m.rejected[0] : "?");
 	manifest_free(&m);
 	free(t.s);
@@ -571,13 +668,13 @@ START_TEST(test_entry_range)
 					       "\"size\":9223372036854775807,\"mode\":33188,"
 					       "\"mtime\":0") "]}");
 	ck_assert_int_eq(parse_n(t.s, t.len, UINT64_MAX, &m, NULL), HEXZ_OK);
-	ck_assert_uint_eq(m.count, 1);
+	ck_assert_uint_eq(file_count(&m), 1);
 	manifest_free(&m);
 	ck_assert_int_eq(parse_n(t.s, t.len, UINT64_MAX - 1, &m, NULL), HEXZ_OK);
-	ck_assert_uint_eq(m.count, 1);
+	ck_assert_uint_eq(file_count(&m), 1);
 	manifest_free(&m);
 	ck_assert_int_eq(parse_n(t.s, t.len, (uint64_t)INT64_MAX * 2 - 1, &m, NULL), HEXZ_OK);
-	ck_assert_uint_eq(m.count, 0);
+	ck_assert_uint_eq(file_count(&m), 0);
 	ck_assert_uint_eq(m.rejected_count, 1);
 	manifest_free(&m);
 	free(t.s);
@@ -617,7 +714,7 @@ START_TEST(test_duplicates)
 	parse_ok("{\"files\":[" F("a", 1) "," F("b", 2) "," F("a", 3) "," F("a", 4) "," F("b",
 											  5) "]}",
 		 &m);
-	ck_assert_uint_eq(m.count, 2);
+	ck_assert_uint_eq(file_count(&m), 2);
 	ck_assert_uint_eq(m.rejected_count, 3);
 	/* The first one stays. */
 	assert_entry(&m, 0, "a", 1, 1, 0100644, 0);
@@ -632,7 +729,7 @@ START_TEST(test_duplicates)
 			 "\"a\"",
 			 "\"offset\":-1,\"size\":1,\"mode\":33188,\"mtime\":0") "," F("a", 7) "]}",
 		 &m);
-	ck_assert_uint_eq(m.count, 1);
+	ck_assert_uint_eq(file_count(&m), 1);
 	assert_entry(&m, 0, "a", 7, 1, 0100644, 0);
 	assert_reason(&m, 0, 0, "negative");
 	manifest_free(&m);
@@ -643,11 +740,11 @@ START_TEST(test_file_directory_conflict)
 {
 	struct manifest m;
 
-	/* "a-x" sorts between "a" and "a/b" bytewise ('-' < '/'). */
+	/* "a-x" sorts between "a" and "a/b" bytewise ('-' < '/'); the tree has "a" first. */
 	parse_ok("{\"files\":[" F("a", 1) "," F("a-x", 2) "," F("a/b", 3) "]}", &m);
-	ck_assert_uint_eq(m.count, 2);
-	assert_entry(&m, 0, "a-x", 2, 1, 0100644, 0);
-	assert_entry(&m, 1, "a/b", 3, 1, 0100644, 0);
+	ck_assert_uint_eq(file_count(&m), 2);
+	assert_entry(&m, 0, "a/b", 3, 1, 0100644, 0);
+	assert_entry(&m, 1, "a-x", 2, 1, 0100644, 0);
 	ck_assert_uint_eq(m.rejected_count, 1);
 	assert_reason(&m, 0, 0, "(\"a\"): path is also the directory of entry 2 (\"a/b\")");
 	manifest_free(&m);
@@ -656,12 +753,12 @@ START_TEST(test_file_directory_conflict)
 	parse_ok("{\"files\":[" F("a/b", 3) "," F("a.b", 4) "," F("a!", 5) "," F("a0", 6) "," F(
 			 "a-x", 2) "," F("a", 1) "]}",
 		 &m);
-	ck_assert_uint_eq(m.count, 5);
-	ck_assert_str_eq(m.entries[0].path, "a!");
-	ck_assert_str_eq(m.entries[1].path, "a-x");
-	ck_assert_str_eq(m.entries[2].path, "a.b");
-	ck_assert_str_eq(m.entries[3].path, "a/b");
-	ck_assert_str_eq(m.entries[4].path, "a0");
+	ck_assert_uint_eq(file_count(&m), 5);
+	ck_assert_str_eq(file_path(&m, 0, NULL), "a/b");
+	ck_assert_str_eq(file_path(&m, 1, NULL), "a!");
+	ck_assert_str_eq(file_path(&m, 2, NULL), "a-x");
+	ck_assert_str_eq(file_path(&m, 3, NULL), "a.b");
+	ck_assert_str_eq(file_path(&m, 4, NULL), "a0");
 	assert_reason(&m, 0, 5, "directory of entry 0");
 	manifest_free(&m);
 
@@ -669,9 +766,9 @@ START_TEST(test_file_directory_conflict)
 	parse_ok("{\"files\":[" F("a/b/c", 1) "," F("a/b", 2) "," F("a", 3) "," F("a", 4) "," F(
 			 "ab", 5) "]}",
 		 &m);
-	ck_assert_uint_eq(m.count, 2);
-	ck_assert_str_eq(m.entries[0].path, "a/b/c");
-	ck_assert_str_eq(m.entries[1].path, "ab");
+	ck_assert_uint_eq(file_count(&m), 2);
+	ck_assert_str_eq(file_path(&m, 0, NULL), "a/b/c");
+	ck_assert_str_eq(file_path(&m, 1, NULL), "ab");
 	ck_assert_uint_eq(m.rejected_count, 3);
 	assert_reason(&m, 0, 1, "directory of entry 0");
 	assert_reason(&m, 1, 2, "directory of entry 1 (\"a/b\")");
@@ -682,8 +779,8 @@ START_TEST(test_file_directory_conflict)
 	parse_ok("{\"files\":[" F("a", 1) "," E(
 			 "\"a/b\"", "\"offset\":0,\"size\":1,\"mode\":16877,\"mtime\":0") "]}",
 		 &m);
-	ck_assert_uint_eq(m.count, 1);
-	ck_assert_str_eq(m.entries[0].path, "a");
+	ck_assert_uint_eq(file_count(&m), 1);
+	ck_assert_str_eq(file_path(&m, 0, NULL), "a");
 	manifest_free(&m);
 }
 END_TEST
@@ -705,11 +802,76 @@ START_TEST(test_rejections_kept)
 	}
 	text_add(&t, "]}");
 	parse_ok(t.s, &m);
-	ck_assert_uint_eq(m.count, 1);
+	ck_assert_uint_eq(file_count(&m), 1);
 	ck_assert_uint_eq(m.rejected_count, 200);
 	for (i = 0; i < HEXZ_MANIFEST_REJECTIONS_KEPT; i++)
 		assert_reason(&m, i, i + 1, i % 2 ? "not a JSON object" : "same path as entry 0");
 	manifest_free(&m);
+	free(t.s);
+}
+END_TEST
+
+/* The document `t` fed in pieces of `piece` bytes. */
+static int
+parse_pieces(const struct text *t, size_t piece, struct manifest *m, struct hexz_error *err)
+{
+	struct manifest_parser *p;
+	int rc;
+
+	ck_assert_int_eq(manifest_parser_new(MAIN_SIZE, &p), HEXZ_OK);
+	rc = HEXZ_OK;
+	for (size_t at = 0; at < t->len && rc == HEXZ_OK; at += piece) {
+		size_t n = t->len - at < piece ? t->len - at : piece;
+		char *copy = malloc(n);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, t->s + at, n);
+		rc = manifest_parser_feed(p, copy, n, err);
+		free(copy);
+	}
+	if (rc == HEXZ_OK)
+		rc = manifest_parser_finish(p, m, err);
+	manifest_parser_free(p);
+	return rc;
+}
+
+/* Split anywhere, a document gives the same manifest or the same error. */
+START_TEST(test_pieces)
+{
+	struct text t = { 0 };
+	struct manifest whole, m;
+	struct hexz_error err;
+	size_t piece, i;
+
+	text_add(&t, "{\"files\":[" F("a/b", 3) "," F("a", 1) ",7," F("a", 2) ","
+		     "{\"path\":\"esc\\u00e9\\\"q\",\"offset\":-12345678901234567890123,"
+		     "\"size\":1,\"mode\":33188,\"mtime\":0}," F("c/d", 4) "], \"v\": [true]}");
+	parse_ok(t.s, &whole);
+	for (piece = 1; piece < t.len; piece++) {
+		ck_assert_int_eq(parse_pieces(&t, piece, &m, &err), HEXZ_OK);
+		ck_assert_uint_eq(file_count(&m), file_count(&whole));
+		for (i = 0; i < file_count(&whole); i++) {
+			char want[PATH_MAX];
+
+			strcpy(want, file_path(&whole, i, NULL));
+			ck_assert_str_eq(file_path(&m, i, NULL), want);
+		}
+		ck_assert_uint_eq(m.rejected_count, whole.rejected_count);
+		for (i = 0; i < whole.rejected_count; i++)
+			ck_assert_str_eq(m.rejected[i], whole.rejected[i]);
+		manifest_free(&m);
+	}
+	manifest_free(&whole);
+	free(t.s);
+
+	/* An error in the middle, wherever the cut. */
+	memset(&t, 0, sizeof(t));
+	text_add(&t, "{\"files\":[" F("a", 1) ", tru]}");
+	for (piece = 1; piece < t.len; piece++) {
+		memset(&m, 0xAB, sizeof(m));
+		ck_assert_int_eq(parse_pieces(&t, piece, &m, &err), HEXZ_ERR_CORRUPT_MANIFEST);
+		ck_assert_ptr_nonnull(strstr(err.message, "not valid JSON"));
+	}
 	free(t.s);
 }
 END_TEST
@@ -720,8 +882,9 @@ START_TEST(test_large)
 	enum { N = 100000 };
 	struct text t = { 0 };
 	struct manifest m;
+	uint32_t *files;
 	double t0;
-	size_t i;
+	size_t i, n;
 
 	text_add(&t, "{\"files\":[");
 	for (i = N; i-- > 0;)
@@ -733,10 +896,27 @@ START_TEST(test_large)
 	t0 = tu_now();
 	ck_assert_int_eq(parse_n(t.s, t.len, (uint64_t)N * 10, &m, NULL), HEXZ_OK);
 	fprintf(stderr, "test_large: %d entries (%zu bytes) in %.3f s\n", N, t.len, tu_now() - t0);
-	ck_assert_uint_eq(m.count, N);
 	ck_assert_uint_eq(m.rejected_count, 0);
-	for (i = 1; i < N; i++)
-		ck_assert(strcmp(m.entries[i - 1].path, m.entries[i].path) < 0);
+	n = tree_files(&m, &files);
+	ck_assert_uint_eq(n, N);
+	/* Each file where its path says, with its own numbers. */
+	for (i = 0; i < n; i++) {
+		const struct mtree_node *f = &m.tree.nodes[files[i]];
+		char path[PATH_MAX], want[64];
+		size_t k;
+
+		mtree_path(&m.tree, files[i], path, sizeof(path));
+		ck_assert_int_eq(sscanf(mtree_name(&m.tree, files[i]), "file%zu", &k), 1);
+		snprintf(want, sizeof(want), "dir%02zu/sub%03zu/file%06zu", k % 97, k % 1000, k);
+		ck_assert_str_eq(path, want);
+		ck_assert_uint_eq(f->u.file.offset, k * 10);
+		ck_assert_uint_eq(f->u.file.size, k % 10);
+		ck_assert_uint_eq(mtree_lookup(&m.tree, f->parent, mtree_name(&m.tree, files[i])),
+				  files[i]);
+	}
+	/* 97 directories of 97,000 (i mod 97, i mod 1000) in all, then the root. */
+	ck_assert_uint_eq(m.tree.count, N + 97 + 97000 + 1);
+	free(files);
 	manifest_free(&m);
 	free(t.s);
 }
@@ -772,6 +952,7 @@ manifest_suite(void)
 	tcase_add_test(set, test_duplicates);
 	tcase_add_test(set, test_file_directory_conflict);
 	tcase_add_test(set, test_rejections_kept);
+	tcase_add_test(set, test_pieces);
 	tcase_add_test(set, test_large);
 	suite_add_tcase(s, set);
 	return s;
