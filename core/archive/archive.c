@@ -496,6 +496,8 @@ unlock_key(struct hexz_archive *ar, const struct hexz_archive_options *opts,
 
 /* The metadata is fed to the manifest parser this much at a time. */
 #define METADATA_CHUNK ((size_t)1 << 20)
+/* and its mapped pages let go of every this many chunks. */
+#define METADATA_TRIM_EVERY 64
 
 /*
  * Parse the metadata as a manifest, a chunk at a time: memory follows the
@@ -532,8 +534,13 @@ load_manifest(struct hexz_archive *ar, struct hexz_error *err)
 		ret = manifest_parser_feed(parser, buf, chunk, err);
 		if (ret)
 			goto named;
+		/* The document's pages are read once: keep them out of the resident set. */
+		if ((done / METADATA_CHUNK + 1) % METADATA_TRIM_EVERY == 0)
+			hexz_storage_trim(ar->storage);
 	}
 	ret = manifest_parser_finish(parser, &ar->manifest, err);
+	if (r->length >= METADATA_CHUNK)
+		hexz_storage_trim(ar->storage);
 named:
 	if ((ret == HEXZ_ERR_CORRUPT_MANIFEST || ret == HEXZ_ERR_LIMIT) && err) {
 		char inner[HEXZ_ERROR_MESSAGE_MAX];

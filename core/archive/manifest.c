@@ -682,52 +682,89 @@ static const yajl_callbacks callbacks = {
  * literal) so long that yajl would buffer it whole. Tracks strings across
  * chunks; only needs to be right for what yajl would accept.
  */
+/* What scan_chunk() makes of a byte. */
+enum byte_class {
+	BYTE_PLAIN = 0, /* in a string, or part of a number or literal */
+	BYTE_SEPARATOR, /* white space or structure: ends a bare token */
+	BYTE_QUOTE,
+	BYTE_BACKSLASH,
+	BYTE_BAD, /* NUL, form feed, vertical tab */
+};
+
+static const unsigned char byte_classes[256] = {
+	['\0'] = BYTE_BAD, ['\f'] = BYTE_BAD, ['\v'] = BYTE_BAD,
+	[' '] = BYTE_SEPARATOR, ['\t'] = BYTE_SEPARATOR, ['\r'] = BYTE_SEPARATOR,
+	['\n'] = BYTE_SEPARATOR, ['{'] = BYTE_SEPARATOR, ['}'] = BYTE_SEPARATOR,
+	['['] = BYTE_SEPARATOR, [']'] = BYTE_SEPARATOR, [':'] = BYTE_SEPARATOR,
+	[','] = BYTE_SEPARATOR, ['"'] = BYTE_QUOTE, ['\\'] = BYTE_BACKSLASH,
+};
+
 static int
 scan_chunk(struct manifest_parser *p, const char *buf, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)buf[i];
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t i = 0;
 
-		if (c == '\0' || c == '\f' || c == '\v') {
-			if (c == '\0')
-				return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
-					    "manifest: metadata contains a NUL byte");
-			return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
-				    "manifest: metadata is not valid JSON: unexpected byte 0x%02x "
-				    "at byte %zu",
-				    c, p->consumed + i);
-		}
-		if (p->in_string) {
-			if (p->escaped)
-				p->escaped = false;
-			else if (c == '\\')
-				p->escaped = true;
-			else if (c == '"')
-				p->in_string = false;
-			if (++p->token_len > MANIFEST_MAX_STRING)
-				return fail(p, HEXZ_ERR_LIMIT,
-					    "manifest: a string of more than %u bytes at byte %zu",
-					    MANIFEST_MAX_STRING, p->consumed + i);
+	while (i < len) {
+		size_t start = i;
+		unsigned char cls;
+
+		if (p->escaped) {
+			/* The byte after a backslash: part of the string, whatever it is. */
+			p->escaped = false;
+			if (byte_classes[b[i]] == BYTE_BAD)
+				goto bad;
+			i++;
+			p->token_len++;
 			continue;
 		}
-		switch (c) {
-		case '"':
-			p->in_string = true;
-			p->token_len = 0;
-			break;
-		case ' ': case '\t': case '\r': case '\n':
-		case '{': case '}': case '[': case ']': case ':': case ',':
-			p->token_len = 0;
-			break;
-		default:
-			if (++p->token_len > MANIFEST_MAX_TOKEN)
-				return fail(p, HEXZ_ERR_LIMIT,
-					    "manifest: a number or literal of more than %u bytes at "
-					    "byte %zu",
-					    MANIFEST_MAX_TOKEN, p->consumed + i);
+		/* The run of plain bytes, then the byte that ends it. */
+		if (p->in_string) {
+			while (i < len && (byte_classes[b[i]] == BYTE_PLAIN ||
+					   byte_classes[b[i]] == BYTE_SEPARATOR))
+				i++;
+		} else {
+			while (i < len && byte_classes[b[i]] == BYTE_PLAIN)
+				i++;
 		}
+		p->token_len += i - start;
+		if (p->token_len > (p->in_string ? MANIFEST_MAX_STRING : MANIFEST_MAX_TOKEN))
+			goto too_long;
+		if (i == len)
+			break;
+		cls = byte_classes[b[i]];
+		if (cls == BYTE_BAD)
+			goto bad;
+		if (p->in_string) {
+			if (cls == BYTE_BACKSLASH) {
+				p->escaped = true;
+				p->token_len++;
+			} else {
+				p->in_string = false;
+				p->token_len = 0;
+			}
+		} else {
+			/* A quote opens a string; a backslash yajl refuses itself. */
+			p->in_string = cls == BYTE_QUOTE;
+			p->token_len = 0;
+		}
+		i++;
 	}
 	return 1;
+
+too_long:
+	if (p->in_string)
+		return fail(p, HEXZ_ERR_LIMIT, "manifest: a string of more than %u bytes at byte %zu",
+			    MANIFEST_MAX_STRING, p->consumed + i);
+	return fail(p, HEXZ_ERR_LIMIT,
+		    "manifest: a number or literal of more than %u bytes at byte %zu",
+		    MANIFEST_MAX_TOKEN, p->consumed + i);
+bad:
+	if (b[i] == '\0')
+		return fail(p, HEXZ_ERR_CORRUPT_MANIFEST, "manifest: metadata contains a NUL byte");
+	return fail(p, HEXZ_ERR_CORRUPT_MANIFEST,
+		    "manifest: metadata is not valid JSON: unexpected byte 0x%02x at byte %zu", b[i],
+		    p->consumed + i);
 }
 
 /* Record yajl's complaint about the document. */

@@ -3,10 +3,15 @@
  * Building and reading a manifest's tree (see manifest_tree.h).
  *
  * Memory. The build holds the nodes (40 bytes each), the names, and a hash
- * of u32 slots at most half full (8 to 16 bytes a node; 24 while it grows).
- * mtree_finish() frees the hash before it takes two u32 arrays (8 bytes a
- * node) to lay the nodes out in place. So the peak stays within about
- * 64 bytes a node plus the names, and the result is 40 bytes plus the names.
+ * of 8-byte slots at most 70% full (11 to 23 bytes a node; up to 34 while
+ * it grows). mtree_finish() frees the hash before it takes two u32 arrays
+ * (8 bytes a node) to lay the nodes out in place. So the peak stays within
+ * about 75 bytes a node plus the names, and the result is 40 bytes plus the
+ * names.
+ *
+ * A slot holds a node and 32 bits of its hash: a probe looks at a node's
+ * name only when those bits match, and the hash grows without reading a
+ * name.
  */
 #define _GNU_SOURCE
 #include "manifest_tree.h"
@@ -22,7 +27,7 @@
 /* Node indexes are u32 and MTREE_NONE is taken. */
 #define MAX_NODES (UINT32_MAX - 1u)
 
-static uint64_t
+static uint32_t
 hash_name(uint32_t parent, const char *name, size_t len)
 {
 	/* FNV-1a over the name, seeded with the parent. */
@@ -30,7 +35,20 @@ hash_name(uint32_t parent, const char *name, size_t len)
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
-	return h ^ (h >> 32);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* A slot: the node in the low half, its hash in the high half; 0 is empty. */
+static inline uint32_t
+slot_node(uint64_t slot)
+{
+	return (uint32_t)slot;
+}
+
+static inline uint32_t
+slot_hash(uint64_t slot)
+{
+	return (uint32_t)(slot >> 32);
 }
 
 int
@@ -73,13 +91,18 @@ node_is(const struct mtree *t, uint32_t i, uint32_t parent, const char *name, si
 	return t->nodes[i].parent == parent && memcmp(have, name, len) == 0 && have[len] == '\0';
 }
 
-/* The slot of child `name` of `parent`, or of the empty slot where it would go. */
+/*
+ * The slot of child `name` of `parent` (hash `h`), or of the empty slot
+ * where it would go.
+ */
 static size_t
-find_slot(const struct mtree *t, uint32_t parent, const char *name, size_t len)
+find_slot(const struct mtree *t, uint32_t h, uint32_t parent, const char *name, size_t len)
 {
-	size_t mask = t->nslots - 1, k = (size_t)hash_name(parent, name, len) & mask;
+	size_t mask = t->nslots - 1, k = (size_t)h & mask;
+	uint64_t slot;
 
-	while (t->slots[k] && !node_is(t, t->slots[k], parent, name, len))
+	while ((slot = t->slots[k]) != 0 &&
+	       (slot_hash(slot) != h || !node_is(t, slot_node(slot), parent, name, len)))
 		k = (k + 1) & mask;
 	return k;
 }
@@ -87,23 +110,22 @@ find_slot(const struct mtree *t, uint32_t parent, const char *name, size_t len)
 static int
 grow_slots(struct mtree *t)
 {
+	/* At most 2^32 slots: a slot's 32 hash bits place it. */
 	size_t n = t->nslots * 2, mask = n - 1;
-	uint32_t *slots = calloc(n, sizeof(*slots));
+	uint64_t *slots = calloc(n, sizeof(*slots));
 
 	if (!slots)
 		return HEXZ_ERR_NO_MEMORY;
 	for (size_t i = 0; i < t->nslots; i++) {
-		uint32_t node = t->slots[i];
-		const char *name;
+		uint64_t slot = t->slots[i];
 		size_t k;
 
-		if (!node)
+		if (!slot)
 			continue;
-		name = t->names + t->nodes[node].name;
-		k = (size_t)hash_name(t->nodes[node].parent, name, strlen(name)) & mask;
+		k = (size_t)slot_hash(slot) & mask;
 		while (slots[k])
 			k = (k + 1) & mask;
-		slots[k] = node;
+		slots[k] = slot;
 	}
 	free(t->slots);
 	t->slots = slots;
@@ -130,10 +152,10 @@ reserve(void **p, size_t *cap, size_t used, size_t more, size_t elem)
 	return HEXZ_OK;
 }
 
-/* Append child `name` of `parent` in slot k; its index in *out. */
+/* Append child `name` of `parent` (hash h) in slot k; its index in *out. */
 static int
-add_node(struct mtree *t, size_t k, uint32_t parent, const char *name, size_t len, uint32_t mode,
-	 uint32_t *out)
+add_node(struct mtree *t, size_t k, uint32_t h, uint32_t parent, const char *name, size_t len,
+	 uint32_t mode, uint32_t *out)
 {
 	int ret;
 
@@ -153,10 +175,10 @@ add_node(struct mtree *t, size_t k, uint32_t parent, const char *name, size_t le
 		.entry = MTREE_NONE,
 	};
 	t->names_len += len + 1;
-	t->slots[k] = t->count;
+	t->slots[k] = (uint64_t)h << 32 | t->count;
 	*out = t->count++;
-	/* Keep the hash at most half full. */
-	if (t->count > t->nslots / 2)
+	/* Keep the hash at most 70% full. */
+	if (t->count > t->nslots / 10 * 7)
 		return grow_slots(t);
 	return HEXZ_OK;
 }
@@ -180,7 +202,7 @@ mtree_add_file(struct mtree *t, uint32_t index, const char *path, size_t len, ui
 	       uint32_t *other, uint32_t *node, uint32_t *demoted)
 {
 	const char *p = path, *end = path + len, *slash;
-	uint32_t dir = 0, child;
+	uint32_t dir = 0, child, h;
 	size_t k;
 	int ret;
 
@@ -190,11 +212,11 @@ mtree_add_file(struct mtree *t, uint32_t index, const char *path, size_t len, ui
 	/* The directories on the way. */
 	while ((slash = memchr(p, '/', (size_t)(end - p))) != NULL) {
 		size_t n = (size_t)(slash - p);
-
-		k = find_slot(t, dir, p, n);
-		child = t->slots[k];
+		h = hash_name(dir, p, n);
+		k = find_slot(t, h, dir, p, n);
+		child = slot_node(t->slots[k]);
 		if (!child) {
-			ret = add_node(t, k, dir, p, n, S_IFDIR, &child);
+			ret = add_node(t, k, h, dir, p, n, S_IFDIR, &child);
 			if (ret)
 				return ret;
 		} else if (!mtree_is_dir(&t->nodes[child])) {
@@ -207,10 +229,11 @@ mtree_add_file(struct mtree *t, uint32_t index, const char *path, size_t len, ui
 		p = slash + 1;
 	}
 	/* The file itself. */
-	k = find_slot(t, dir, p, (size_t)(end - p));
-	child = t->slots[k];
+	h = hash_name(dir, p, (size_t)(end - p));
+	k = find_slot(t, h, dir, p, (size_t)(end - p));
+	child = slot_node(t->slots[k]);
 	if (!child) {
-		ret = add_node(t, k, dir, p, (size_t)(end - p), mode, &child);
+		ret = add_node(t, k, h, dir, p, (size_t)(end - p), mode, &child);
 		if (ret)
 			return ret;
 		t->nodes[child].u.file.offset = offset;

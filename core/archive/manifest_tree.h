@@ -55,7 +55,7 @@ struct mtree {
 	char *names;
 	size_t names_len;
 	/* The build's hash of (parent, name) -> node; NULL after mtree_finish(). */
-	uint32_t *slots;
+	uint64_t *slots;
 	size_t nslots; /* a power of two; slot value 0 is empty (the root is never a child) */
 	size_t nodes_cap, names_cap;
 };
