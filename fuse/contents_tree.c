@@ -21,20 +21,24 @@ contents_tree_build(struct hexz_archive *ar, struct contents_tree *out)
 		out->count = hexz_archive_tree_count(ar);
 		return 0;
 	}
-	/* Without a manifest: `main`, and `auxiliary` when it holds anything. */
+	/*
+	 * Without a manifest: `main`, and `auxiliary` when it holds anything,
+	 * sorted by name as every directory's children are.
+	 */
 	out->streams[0] = (struct tree_node){ .name = "", .is_dir = true, .first_child = 1 };
-	out->streams[1] = (struct tree_node){
+	out->count = 1;
+	if (info.stream_size[HEXZ_STREAM_AUXILIARY] > 0)
+		out->streams[out->count++] = (struct tree_node){
+			.name = "auxiliary",
+			.stream = HEXZ_STREAM_AUXILIARY,
+			.size = info.stream_size[HEXZ_STREAM_AUXILIARY],
+		};
+	out->streams[out->count++] = (struct tree_node){
 		.name = "main",
 		.stream = HEXZ_STREAM_MAIN,
 		.size = info.stream_size[HEXZ_STREAM_MAIN],
 	};
-	out->streams[2] = (struct tree_node){
-		.name = "auxiliary",
-		.stream = HEXZ_STREAM_AUXILIARY,
-		.size = info.stream_size[HEXZ_STREAM_AUXILIARY],
-	};
-	out->streams[0].child_count = info.stream_size[HEXZ_STREAM_AUXILIARY] > 0 ? 2 : 1;
-	out->count = 1 + out->streams[0].child_count;
+	out->streams[0].child_count = out->count - 1;
 	return 0;
 }
 
@@ -85,7 +89,6 @@ contents_tree_lookup(const struct contents_tree *t, uint32_t dir, const char *na
 		return hexz_archive_tree_lookup(t->archive, dir, name);
 	if (dir != 0)
 		return TREE_NONE;
-	/* "auxiliary" sorts before "main", but the streams are two: look at both. */
 	for (i = 1; i < t->count; i++)
 		if (strcmp(t->streams[i].name, name) == 0)
 			return i;

@@ -227,32 +227,37 @@ check_tree(struct hexz_archive *ar, const struct contents_tree *tree, struct sna
 				    hexz_archive_stream_size(ar, HEXZ_STREAM_AUXILIARY) };
 	unsigned int files = 0;
 
-	FUZZ_CHECK(tree->count >= 1 && tree->nodes[0].is_dir && tree->nodes[0].name[0] == '\0');
-	for (uint32_t i = 0; i < tree->count; i++) {
-		const struct tree_node *t = &tree->nodes[i];
+	uint32_t count = contents_tree_count(tree);
+	struct tree_node root, node, parent, child, prev;
+
+	contents_tree_get(tree, 0, &root);
+	FUZZ_CHECK(count >= 1 && root.is_dir && root.name[0] == '\0');
+	for (uint32_t i = 0; i < count; i++) {
+		const struct tree_node *t = &node;
 		struct node n = { .map = map,
 				  .tree_index = i,
 				  .kind = i ? NODE_ENTRY : NODE_ARCHIVE };
 		struct stat st;
 
-		FUZZ_CHECK(i == 0 || (t->parent < i && tree->nodes[t->parent].is_dir));
+		contents_tree_get(tree, i, &node);
+		contents_tree_get(tree, t->parent, &parent);
+		FUZZ_CHECK(i == 0 || (t->parent < i && parent.is_dir));
 		contents_node_attr(&fs, &n, &st);
 		FUZZ_CHECK(S_ISDIR(st.st_mode) == t->is_dir);
 		FUZZ_CHECK((st.st_mode & (S_ISUID | S_ISGID | 0222)) == 0);
 		if (t->is_dir) {
 			FUZZ_CHECK(t->child_count == 0 ||
-				   (t->first_child > i &&
-				    t->first_child + t->child_count <= tree->count));
+				   (t->first_child > i && t->first_child + t->child_count <= count));
 			for (uint32_t c = t->first_child; c < t->first_child + t->child_count;
 			     c++) {
-				FUZZ_CHECK(tree->nodes[c].parent == i);
-				FUZZ_CHECK(tree->nodes[c].name[0] != '\0');
-				FUZZ_CHECK(strchr(tree->nodes[c].name, '/') == NULL);
-				FUZZ_CHECK(contents_tree_lookup(tree, i, tree->nodes[c].name) ==
-					   &tree->nodes[c]);
+				contents_tree_get(tree, c, &child);
+				FUZZ_CHECK(child.parent == i);
+				FUZZ_CHECK(child.name[0] != '\0');
+				FUZZ_CHECK(strchr(child.name, '/') == NULL);
+				FUZZ_CHECK(contents_tree_lookup(tree, i, child.name) == c);
 				if (c > t->first_child)
-					FUZZ_CHECK(strcmp(tree->nodes[c - 1].name,
-							  tree->nodes[c].name) < 0);
+					FUZZ_CHECK(strcmp(prev.name, child.name) < 0);
+				prev = child;
 			}
 			continue;
 		}
@@ -263,7 +268,7 @@ check_tree(struct hexz_archive *ar, const struct contents_tree *tree, struct sna
 		if (files++ < MAX_FILES)
 			read_file(v, t, chunk, backwards);
 	}
-	FUZZ_CHECK(contents_tree_lookup(tree, 0, "no such name/") == NULL);
+	FUZZ_CHECK(contents_tree_lookup(tree, 0, "no such name/") == TREE_NONE);
 }
 
 int

@@ -582,7 +582,7 @@ START_TEST(test_entry_numbers)
 			 fields[f]);
 		assert_entry_rejected(entry, what);
 
-		/* Beyond 2^64: json-c saturates, the range check catches it. */
+		/* Beyond 2^64: saturated, the range check catches it. */
 		snprintf(what, sizeof(what), "\"%s\" is out of range", fields[f]);
 		snprintf(entry, sizeof(entry),
 			 "{%s%s%s%s\"path\":\"x\",\"%s\":99999999999999999999999999}", o, s, mo, mt,
