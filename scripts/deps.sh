@@ -6,9 +6,10 @@
 set -euo pipefail
 
 # The compression, hashing and metadata libraries are for the archive layer
-# of libhexz.
+# of libhexz; libcurl (OpenSSL flavour) for its remote storage backends.
 build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
-	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libjson-c-dev libisal-dev)
+	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libjson-c-dev libisal-dev
+	libcurl4-openssl-dev)
 # dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
 # The python3 modules and b3sum write and check archives independently of
 # the C code.
