@@ -13,8 +13,11 @@ build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
 # dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
 # The python3 modules and b3sum write and check archives independently of
 # the C code.
+# nginx-light, openssl and curl: the web server of the remote tests
+# (tests/remote/nginx.sh); ceph-*, radosgw: their S3 server (ceph_rgw.sh).
 test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck
-	python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev)
+	python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev
+	nginx-light openssl curl)
 
 case ${1:-test} in
 build) want=("${build_pkgs[@]}") ;;
