@@ -17,7 +17,7 @@ build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
 # (tests/remote/nginx.sh); ceph-*, radosgw: their S3 server (ceph_rgw.sh).
 test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck
 	python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev
-	nginx-light openssl curl)
+	nginx-light openssl curl ceph-mon ceph-osd radosgw ceph-common)
 
 case ${1:-test} in
 build) want=("${build_pkgs[@]}") ;;

@@ -97,3 +97,23 @@ remote_wait_http() {
 		sleep 0.05
 	done
 }
+
+# A start in progress records itself, so that a stop called meanwhile (from
+# the trap of a test being interrupted) ends it first and no daemon is
+# launched after the stop.
+remote_starting() {
+	echo "$$" >"$1/start.pid"
+}
+
+remote_started() {
+	rm -f -- "$1/start.pid"
+}
+
+# remote_stop_starter STATE: end the start of STATE in progress, if any
+# (not the calling process itself).
+remote_stop_starter() {
+	local pid
+	pid=$(remote_pid_of "$1/start.pid" bash "$1")
+	[ -n "$pid" ] && [ "$pid" != "$$" ] || return 0
+	remote_stop "$1/start.pid" bash "$1" 5
+}

@@ -112,9 +112,11 @@ start() {
 	[ -d "$docroot" ] || remote_die "document root $docroot is not a directory"
 	state=$(realpath -- "$state")
 	docroot=$(realpath -- "$docroot")
+	remote_starting "$state"
 	command -v nginx >/dev/null || remote_die "nginx is not installed (Debian package nginx-light)"
 	pid=$(remote_pid_of "$state/nginx.pid" nginx "$state")
 	if [ -n "$pid" ] && [ -s "$state/env" ]; then
+		remote_started "$state"
 		print_env "$state"
 		return 0
 	fi
@@ -153,6 +155,7 @@ start() {
 		echo "NGINX_ACCESS_LOG=$state/access.log"
 		echo "NGINX_STARTUP_SECONDS=$(remote_elapsed "$started")"
 	} >"$state/env"
+	remote_started "$state"
 	print_env "$state"
 }
 
@@ -182,6 +185,7 @@ start)
 	;;
 stop)
 	[ $# -eq 2 ] || usage
+	[ ! -d "$2" ] || remote_stop_starter "$(realpath -- "$2")"
 	stop "$2"
 	;;
 *) usage ;;
