@@ -263,6 +263,15 @@ is_visible(const char *s, const char *banned)
 	return 1;
 }
 
+static int
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if (is_control((unsigned char)*s))
+			return 1;
+	return 0;
+}
+
 /* True when `s` may go into a header value: no control byte but tab. */
 static int
 is_header_value(const char *s)
@@ -327,8 +336,7 @@ check_request(const struct sigv4_request *req, const struct sigv4_credentials *c
 		return error_set(err, HEXZ_ERR_INVALID_ARGUMENT,
 				 "sigv4: the access key ID is empty or has '/', ',', a blank or a "
 				 "control byte");
-	if (!cred->secret_access_key[0] || !is_header_value(cred->secret_access_key) ||
-	    strchr(cred->secret_access_key, '\t'))
+	if (!cred->secret_access_key[0] || has_control(cred->secret_access_key))
 		return error_set(err, HEXZ_ERR_INVALID_ARGUMENT,
 				 "sigv4: the secret access key is empty or has a control byte");
 	if (cred->session_token &&
@@ -412,6 +420,8 @@ compare_headers(const void *a, const void *b)
 struct canon {
 	struct canon_header *headers;
 	size_t count;
+	/* The names, each once, joined with ';': the SignedHeaders field. */
+	char *signed_headers;
 	char amz_date[AMZ_DATE_SIZE];
 	char scope_date[SCOPE_DATE_SIZE];
 	const char *payload_hash;
@@ -429,7 +439,9 @@ canon_free(struct canon *c)
 			OPENSSL_clear_free(c->headers[i].value, strlen(c->headers[i].value));
 	}
 	free(c->headers);
+	free(c->signed_headers);
 	c->headers = NULL;
+	c->signed_headers = NULL;
 	c->count = 0;
 }
 
@@ -443,6 +455,23 @@ canon_add(struct canon *c, const char *name, const char *value, struct hexz_erro
 	h->order = c->count;
 	c->count++;
 	if (!h->name || !h->value)
+		return error_plain(err, HEXZ_ERR_NO_MEMORY);
+	return HEXZ_OK;
+}
+
+/* c->signed_headers from the sorted headers: each name once, joined with ';'. */
+static int
+join_names(struct canon *c, struct hexz_error *err)
+{
+	struct membuf b;
+	size_t i;
+
+	if (membuf_open(&b) != HEXZ_OK)
+		return error_plain(err, HEXZ_ERR_NO_MEMORY);
+	for (i = 0; i < c->count; i++)
+		if (!i || strcmp(c->headers[i].name, c->headers[i - 1].name) != 0)
+			fprintf(b.f, "%s%s", i ? ";" : "", c->headers[i].name);
+	if (membuf_close(&b, &c->signed_headers) != HEXZ_OK)
 		return error_plain(err, HEXZ_ERR_NO_MEMORY);
 	return HEXZ_OK;
 }
@@ -487,7 +516,7 @@ canon_build(const struct sigv4_request *req, const struct sigv4_credentials *cre
 	if (rc)
 		return rc;
 	qsort(c->headers, c->count, sizeof(*c->headers), compare_headers);
-	return HEXZ_OK;
+	return join_names(c, err);
 }
 
 /* Write the canonical request of `req` to `f`. */
@@ -506,26 +535,19 @@ write_canonical(FILE *f, const struct sigv4_request *req, const struct canon *c,
 			fprintf(f, "%s%s:%s", i ? "\n" : "", c->headers[i].name,
 				c->headers[i].value);
 	}
-	fputs("\n\n", f);
-	for (i = 0; i < c->count; i++)
-		if (!i || strcmp(c->headers[i].name, c->headers[i - 1].name) != 0)
-			fprintf(f, "%s%s", i ? ";" : "", c->headers[i].name);
-	fprintf(f, "\n%s", c->payload_hash);
+	fprintf(f, "\n\n%s\n%s", c->signed_headers, c->payload_hash);
 }
 
-/* The canonical request as a string, and the signed header names into *signed_headers. */
+/* The canonical request as a malloc()ed string in *out. */
 static int
 canonical_string(const struct sigv4_request *req, const struct canon *c, char **out,
-		 char **signed_headers, struct hexz_error *err)
+		 struct hexz_error *err)
 {
 	char *query = sigv4_encode_query(req->query, req->query_count);
 	struct membuf b;
-	size_t i;
 	int rc;
 
 	*out = NULL;
-	if (signed_headers)
-		*signed_headers = NULL;
 	if (!query)
 		return error_plain(err, HEXZ_ERR_NO_MEMORY);
 	rc = membuf_open(&b);
@@ -534,21 +556,7 @@ canonical_string(const struct sigv4_request *req, const struct canon *c, char **
 		rc = membuf_close(&b, out);
 	}
 	free(query);
-	if (rc || !signed_headers)
-		return rc ? error_plain(err, rc) : HEXZ_OK;
-	rc = membuf_open(&b);
-	if (!rc) {
-		for (i = 0; i < c->count; i++)
-			if (!i || strcmp(c->headers[i].name, c->headers[i - 1].name) != 0)
-				fprintf(b.f, "%s%s", i ? ";" : "", c->headers[i].name);
-		rc = membuf_close(&b, signed_headers);
-	}
-	if (rc) {
-		OPENSSL_clear_free(*out, strlen(*out));
-		*out = NULL;
-		return error_plain(err, rc);
-	}
-	return HEXZ_OK;
+	return rc ? error_plain(err, rc) : HEXZ_OK;
 }
 
 int
@@ -563,7 +571,7 @@ sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_cred
 	if (!rc)
 		rc = canon_build(req, cred, &c, err);
 	if (!rc)
-		rc = canonical_string(req, &c, out, NULL, err);
+		rc = canonical_string(req, &c, out, err);
 	canon_free(&c);
 	return rc;
 }
@@ -640,7 +648,7 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred
 	   struct sigv4_headers *out, struct hexz_error *err)
 {
 	struct canon c = { 0 };
-	char *canonical = NULL, *signed_headers = NULL, *authorization = NULL;
+	char *canonical = NULL, *authorization = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -648,7 +656,7 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred
 	if (!rc)
 		rc = canon_build(req, cred, &c, err);
 	if (!rc)
-		rc = canonical_string(req, &c, &canonical, &signed_headers, err);
+		rc = canonical_string(req, &c, &canonical, err);
 	if (rc)
 		goto out;
 	rc = signature(req, cred, &c, canonical, out->signature);
@@ -660,7 +668,7 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred
 	if (asprintf(&authorization,
 		     "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
 		     "Signature=%s",
-		     cred->access_key_id, c.scope_date, req->region, req->service, signed_headers,
+		     cred->access_key_id, c.scope_date, req->region, req->service, c.signed_headers,
 		     out->signature) < 0) {
 		authorization = NULL;
 		rc = error_plain(err, HEXZ_ERR_NO_MEMORY);
@@ -679,7 +687,6 @@ out:
 	if (rc)
 		sigv4_headers_free(out);
 	free(authorization);
-	free(signed_headers);
 	if (canonical)
 		OPENSSL_clear_free(canonical, strlen(canonical));
 	canon_free(&c);
