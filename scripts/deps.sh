@@ -6,14 +6,18 @@
 set -euo pipefail
 
 # The compression, hashing and metadata libraries are for the archive layer
-# of libhexz.
+# of libhexz; libcurl (OpenSSL flavour) for its remote storage backends.
 build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
-	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libyajl-dev libisal-dev)
+	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libyajl-dev libisal-dev
+	libcurl4-openssl-dev)
 # dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
 # The python3 modules and b3sum write and check archives independently of
-# the C code.
+# the C code; json-c reads the corpus's descriptions in the unit tests.
+# nginx-light, openssl and curl: the web server of the remote tests
+# (tests/remote/nginx.sh); ceph-*, radosgw: their S3 server (ceph_rgw.sh).
 test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck
-	libjson-c-dev python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev)
+	libjson-c-dev python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev
+	nginx-light openssl curl ceph-mon ceph-osd radosgw ceph-common)
 
 case ${1:-test} in
 build) want=("${build_pkgs[@]}") ;;
