@@ -713,9 +713,19 @@ profiled_find() {
 		BEGIN { split(t, f, " "); printf "%.3f %.3f %.3f %.3f %.3f\n", us / 1e6, secs(f[1]), secs(f[2]), du / hz, ds / hz }'
 }
 
+# opcode_counts TREE PEER WHICH LOG: one line, the requests of a libfuse -d
+# log ("unique: N, opcode: NAME (N), ...") by opcode, most frequent first.
+opcode_counts() {
+	local counts
+
+	counts=$(grep -o 'opcode: [A-Z_]*' "$4" | cut -c 9- | sort | uniq -c | sort -k1,1nr -k2,2 |
+		awk '{ printf " %s=%d", $2, $1; all += $1 } END { printf "\t%d\n", all }')
+	printf '  %-5s %-14s %-4s %9d:%s\n' "$1" "$2" "$3" "${counts##*$'\t'}" "${counts%$'\t'*}"
+}
+
 # Writes $OUT/profile.txt.
 run_profile() {
-	local tree peer line dlog want
+	local tree peer line dlog want split
 
 	{
 		echo "Where the time of one cold find -type f goes (fresh mount; s):"
@@ -738,7 +748,9 @@ run_profile() {
 	echo "(ksquashfs has no daemon: its work is the kernel time of find.)" >>"$OUT/profile.txt"
 	{
 		echo
-		echo "FUSE requests of one cold find -type f (fresh mount, the daemon's -d log):"
+		echo "FUSE requests of a cold find -type f (fresh mount, with the first ls of the"
+		echo "root), then of a warm one (the same mount; until the unmount), from the"
+		echo "daemon's -d log:"
 	} >>"$OUT/profile.txt"
 	for tree in "${TREES[@]}"; do
 		want=$(tree_files "$tree")
@@ -762,15 +774,15 @@ run_profile() {
 			if ! { do_open "$ROOT" && do_find "$ROOT" "$want"; } 2>>"$LOG"; then
 				log "warning: debug find of $peer on $tree failed"
 			fi
+			# libfuse logs each request as it takes it: all of the
+			# cold find's are in the log once find is done.
+			split=$(wc -l <"$dlog")
+			if ! do_find "$ROOT" "$want" 2>>"$LOG"; then
+				log "warning: debug find of $peer on $tree failed"
+			fi
 			unmount_all
-			# libfuse logs each request as "unique: N, opcode: NAME (N), ...".
-			awk -v t="$tree" -v p="$peer" '
-				match($0, /opcode: [A-Z_]+/) { n[substr($0, RSTART + 8, RLENGTH - 8)]++; all++ }
-				END {
-					printf "  %-5s %-14s %9d requests:", t, p, all
-					for (o in n) printf " %s=%d", o, n[o]
-					printf "\n"
-				}' "$dlog" >>"$OUT/profile.txt"
+			opcode_counts "$tree" "$peer" cold <(head -n "$split" "$dlog") >>"$OUT/profile.txt"
+			opcode_counts "$tree" "$peer" warm <(tail -n +"$((split + 1))" "$dlog") >>"$OUT/profile.txt"
 			rm -f "$dlog"
 		done
 	done
@@ -801,9 +813,9 @@ MEM_ROWS+=("rand_vmrss_peak rand_vmrss_peak disk" "rand_hwm rand_hwm disk" "rand
 readonly MEM_ROWS
 
 label_of() {
-	local w=$1 t=$2 n
+	local w=$1 t=$2 n=""
 
-	n=$(tree_files "$t" | awk '{ printf "%\047d", $1 }')
+	[[ $t == disk ]] || n=$(tree_files "$t" | awk '{ printf "%\047d", $1 }')
 	case "$w" in
 	open) echo "open: first ls of the root, $n files" ;;
 	find_cold) echo "find -type f, cold, $n files" ;;
@@ -811,7 +823,7 @@ label_of() {
 	lslr_cold) echo "ls -lR, cold, $n files" ;;
 	lslr_warm) echo "ls -lR, warm, $n files" ;;
 	du) echo "du -s, cold, $n files" ;;
-	tar) echo "tar of a $(jq_int "$DATA/$t.info" subtree_files)-file subtree, cold, $n" ;;
+	tar) echo "tar of a $(jq_int "$DATA/$t.info" subtree_files)-file subtree, cold, $n files" ;;
 	anon_*) echo "RssAnon after ${w#anon_}, $n files" ;;
 	hwm_*) echo "VmHWM after ${w#hwm_}, $n files" ;;
 	rand_vmrss_peak) echo "peak VmRSS, random 4 KiB reads, cache_size=$CACHE_SIZE" ;;

@@ -7,10 +7,11 @@
 
 ``tree`` creates OUT_DIR (which must not exist) with N regular files in
 about T * (S + 1) directories: T top-level directories, each holding 50 to
-150 percent of S subdirectories. Files go to directories with lognormal
-weights, so a few directories are large and most hold a handful, as in a
-source tree or a dataset; one top-level directory, the *subtree*, holds
-exactly M of them (the benchmark tars it). Contents are slices of a pool
+150 percent of S subdirectories. Every directory holds at least one file;
+the others go to directories with lognormal weights, so a few directories
+are large and most hold a handful, as in a source tree or a dataset; one
+top-level directory, the *subtree*, holds exactly M files in all (the
+benchmark tars it). Contents are slices of a pool
 of pseudo-text (the generator of gen_disk_image.py), so they compress about
 as text does; sizes are drawn from MIN to MAX bytes, log-uniformly (``log``)
 or uniformly (``uniform``), and a share of the files (``--empty``) is
@@ -42,7 +43,7 @@ from gen_disk_image import _text_pool  # noqa: E402  (same generator as the disk
 
 # Bump when the output of either command changes for the same arguments:
 # scripts/bench_metadata.sh keys its cache of generated data on it.
-VERSION = 1
+VERSION = 2
 
 MTIME_BASE = 1700000000  # 2023-11-14
 MTIME_SPAN = 365 * 86400
@@ -93,12 +94,14 @@ class _Names:
 
 
 def _spread(rng: random.Random, count: int, ndirs: int) -> list[int]:
-    """``count`` files over ``ndirs`` directories with lognormal weights."""
+    """``count`` files over ``ndirs`` directories, one in each (a manifest
+    lists files, so an archive holds no empty directory, and the squashfs
+    image of the tree must not have more), the rest with lognormal weights."""
     if ndirs == 0:
         return []
     weights = [rng.lognormvariate(0.0, 1.2) for _ in range(ndirs)]
-    counts = [0] * ndirs
-    for i in rng.choices(range(ndirs), weights=weights, k=count):
+    counts = [1] * ndirs
+    for i in rng.choices(range(ndirs), weights=weights, k=count - ndirs):
         counts[i] += 1
     return counts
 
@@ -138,6 +141,9 @@ def make_tree(out: str, files: int, top: int, sub: int, lo: int, hi: int, dist: 
     special = rng.randrange(top)
     inside = [i for i, (_, t) in enumerate(dirs) if t == special]
     outside = [i for i, (_, t) in enumerate(dirs) if t != special]
+    if subtree_files < len(inside) or files - subtree_files < len(outside):
+        raise ValueError("%d files cannot fill %d directories (%d of them in the subtree of "
+                         "%d files)" % (files, len(dirs), len(inside), subtree_files))
     per_dir = [0] * len(dirs)
     for idx, n in zip(inside, _spread(rng, subtree_files, len(inside))):
         per_dir[idx] = n
