@@ -85,9 +85,11 @@
 #                                          10,000 and 30,000 files in about
 #                                          3,000 directories each, subtrees
 #                                          of 1,000 files, a 128 MiB disk,
-#                                          100,000 manifest entries; about a
-#                                          minute; never published
-#   BENCH_METADATA_ROUNDS [3]              rounds
+#                                          100,000 manifest entries, one
+#                                          round; about a minute (and 30 s
+#                                          to generate the data once); never
+#                                          published
+#   BENCH_METADATA_ROUNDS [3] (1)          rounds
 #   BENCH_METADATA_RAND_SECONDS [5] (3)    length of each random-read run
 #   BENCH_METADATA_CACHE_SIZE [64M]        hexzfs cache_size of rand_rss
 #   BENCH_METADATA_MANIFEST_ENTRIES [10000000] (100000)
@@ -162,6 +164,7 @@ small)
 	TREE_SPEC[tiny]="30000 100 30 1:4096:uniform 0.05 1000 2"
 	DISK_MB=128
 	PUBLISH=0
+	: "${BENCH_METADATA_ROUNDS:=1}"
 	: "${BENCH_METADATA_RAND_SECONDS:=3}" "${BENCH_METADATA_MANIFEST_ENTRIES:=100000}"
 	NEED_GB=1
 	;;
