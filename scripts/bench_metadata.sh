@@ -68,7 +68,8 @@
 # generator version, scale and input (the sha256 of the generators, the
 # writer and the parameters), so a re-run reuses them; a run that changes
 # any of these regenerates and removes the older sets of the same scale.
-# Full scale needs about 9 GB there (peak 17 GB while generating).
+# Full scale needs about 9 GB there (about 13 GB while generating), and
+# took 17 minutes to generate on 2 loaded cores (doc/bench/README.md).
 #
 # Usage: scripts/bench_metadata.sh [--quick] [--no-install] [--no-publish]
 #                                  [--manifest-only] [--generate-only]
@@ -669,7 +670,7 @@ run_rounds() {
 
 # Writes $OUT/manifest.txt.
 run_manifest() {
-	local mnt="$WORK/mnt" t dlog="$OUT/daemon-hexzfs-manifest.log" entries
+	local mnt="$WORK/mnt" t dlog="$OUT/daemon-hexzfs-manifest.log" entries shown anon hwm
 
 	make_manifest
 	entries=$(jq_int "$DATA/manifest-$MANIFEST_ENTRIES.info" entries)
@@ -683,15 +684,19 @@ run_manifest() {
 			"$(stat -c %s "$DATA/hexz/manifest/m.hxz")"
 		if t=$(timed do_open "$mnt/m.hxz" 2>>"$LOG"); then
 			printf '  open (first ls of its root)   %10.3f s\n' "$t"
+			shown=1
 		else
 			printf '  open: FAILED, not shown: %s\n' "$(grep -i 'not shown' "$dlog" | tail -n 1)"
+			shown=0
 		fi
-		printf '  daemon RssAnon after it       %10.1f MiB\n' "$(awk -v k="$(status_kb "$DPID" RssAnon)" 'BEGIN { print k / 1024 }')"
-		printf '  daemon VmHWM after it         %10.1f MiB\n' "$(awk -v k="$(status_kb "$DPID" VmHWM)" 'BEGIN { print k / 1024 }')"
-		printf '  (%.1f and %.1f bytes per entry)\n' \
-			"$(awk -v k="$(status_kb "$DPID" RssAnon)" -v n="$entries" 'BEGIN { print k * 1024 / n }')" \
-			"$(awk -v k="$(status_kb "$DPID" VmHWM)" -v n="$entries" 'BEGIN { print k * 1024 / n }')"
-	} | tee -a "$LOG" >"$OUT/manifest.txt"
+		anon=$(status_kb "$DPID" RssAnon)
+		hwm=$(status_kb "$DPID" VmHWM)
+		awk -v k="$anon" 'BEGIN { printf "  daemon RssAnon after it       %10.1f MiB\n", k / 1024 }'
+		awk -v k="$hwm" 'BEGIN { printf "  daemon VmHWM after it         %10.1f MiB\n", k / 1024 }'
+		((shown)) && awk -v a="$anon" -v h="$hwm" -v n="$entries" \
+			'BEGIN { printf "  (%.1f and %.1f bytes per entry)\n", a * 1024 / n, h * 1024 / n }'
+	} >"$OUT/manifest.txt"
+	tee -a "$LOG" <"$OUT/manifest.txt"
 	unmount_all
 }
 
