@@ -17,7 +17,11 @@
 # told otherwise (--suite), scripts/bench_contents.sh: the contents view
 # (hexz archives) against squashfuse_ll, the kernel's squashfs and EROFS,
 # and the raw view (see that script and doc/bench/README.md). Both share
-# their helpers through scripts/bench_lib.sh.
+# their helpers through scripts/bench_lib.sh, as does the metadata suite
+# (scripts/bench_metadata.sh: directory archives of 300,000 and 1,000,000
+# files against squashfuse_ll and the kernel's squashfs), which runs only
+# when asked for (--suite metadata): it needs about 9 GB of generated data
+# and an hour.
 #
 # Method (the same for every peer):
 #   * Each round mounts the three FUSE peers afresh and runs every workload
@@ -45,8 +49,10 @@
 #   --no-install  never call apt-get (fail if a tool is missing)
 #   --no-publish  leave doc/bench/ alone
 #   --suite S     raw: this script's benchmark only; contents: only
-#                 scripts/bench_contents.sh (same options); all (default):
-#                 both, one after the other
+#                 scripts/bench_contents.sh (same options); metadata: only
+#                 scripts/bench_metadata.sh (same options; --quick is its
+#                 small scale); all (default): raw and contents, one after
+#                 the other
 #
 # Environment (defaults in brackets; --quick lowers them):
 #   BENCH_ROUNDS [7]           rounds of every workload on every peer
@@ -63,7 +69,8 @@
 #   BENCH_HEXZFS_ARGS []       extra hexzfs arguments, e.g. "-s" or
 #                              "-o readahead_kb=128"
 # With BENCH_HEXZFS_BIN or BENCH_HEXZFS_ARGS set nothing is published.
-# scripts/bench_contents.sh --help lists the BENCH_CONTENTS_* variables.
+# scripts/bench_contents.sh --help lists the BENCH_CONTENTS_* variables,
+# scripts/bench_metadata.sh --help the BENCH_METADATA_* ones.
 #
 # Results: bench-results/<date>/ (raw.tsv, results.tsv, results.txt,
 # results.md, core.tsv, chart.png, bench.log, daemon logs; contents/ for
@@ -108,7 +115,7 @@ while (($#)); do
 		FORWARD+=("$1")
 		;;
 	--suite)
-		(($# >= 2)) || { echo "bench.sh: --suite needs raw, contents or all" >&2; exit 2; }
+		(($# >= 2)) || { echo "bench.sh: --suite needs raw, contents, metadata or all" >&2; exit 2; }
 		SUITE=$2
 		shift
 		;;
@@ -129,8 +136,9 @@ done
 case "$SUITE" in
 raw | all) ;;
 contents) exec "$REPO/scripts/bench_contents.sh" "${FORWARD[@]}" ;;
+metadata) exec "$REPO/scripts/bench_metadata.sh" "${FORWARD[@]}" ;;
 *)
-	echo "bench.sh: --suite must be raw, contents or all, not '$SUITE'" >&2
+	echo "bench.sh: --suite must be raw, contents, metadata or all, not '$SUITE'" >&2
 	exit 2
 	;;
 esac

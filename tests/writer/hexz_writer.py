@@ -819,18 +819,27 @@ class _Builder:
         self.pos += len(stored)
         return info
 
-    def _batch(self, st: _StreamState, chunks: list[bytes]) -> None:
-        keys = []
-        for c in chunks:
-            keys.append(None if (self.opts.zero_blocks and c.count(0) == len(c))
-                        else hashlib.blake2b(c, digest_size=32).digest())
-        if self.need_hash:
-            todo = {}
-            for c, k in zip(chunks, keys):
-                if k is not None and k not in self.b3cache:
-                    todo[k] = c
-            for k, d in zip(todo, blake3_many(list(todo.values()))):
-                self.b3cache[k] = d
+    def _keys(self, chunks: list[bytes]) -> list[bytes | None]:
+        """Dedup keys (BLAKE2b) of ``chunks``; None for a zero block."""
+        return [None if (self.opts.zero_blocks and c.count(0) == len(c))
+                else hashlib.blake2b(c, digest_size=32).digest() for c in chunks]
+
+    def _hash(self, chunks: list[bytes], keys: list[bytes | None]) -> None:
+        """BLAKE3 of the chunks not hashed yet, in one b3sum run per 2048."""
+        if not self.need_hash:
+            return
+        todo = {}
+        for c, k in zip(chunks, keys):
+            if k is not None and k not in self.b3cache:
+                todo[k] = c
+        for k, d in zip(todo, blake3_many(list(todo.values()))):
+            self.b3cache[k] = d
+
+    def _batch(self, st: _StreamState, chunks: list[bytes],
+               keys: list[bytes | None] | None = None) -> None:
+        if keys is None:
+            keys = self._keys(chunks)
+            self._hash(chunks, keys)
         for c, k in zip(chunks, keys):
             if len(c) > 0xFFFFFFFF:
                 raise WriterError("block too large")
@@ -854,17 +863,50 @@ class _Builder:
                     self.dedup[k] = info
                 self._add_block(st, info, "data")
 
+    def _chunks(self, f: BinaryIO) -> Iterator[bytes]:
+        if self.opts.variable:
+            return variable_chunks(f, *cdc_sizes(self.opts))
+        return fixed_chunks(f, self.opts.block_size)
+
+    def _small_segments(self, st: _StreamState, group: list[list[bytes]]) -> None:
+        """Write segments read whole, hashing all their chunks at once: a
+        directory of many small files then costs one b3sum run per 2048
+        blocks rather than one per file."""
+        every = [c for chunks in group for c in chunks]
+        keys = self._keys(every)
+        self._hash(every, keys)
+        i = 0
+        for chunks in group:
+            if chunks:
+                self._batch(st, chunks, keys[i:i + len(chunks)])
+                i += len(chunks)
+            self._close_page(st)
+
     def write_stream(self, name: str, segments: list[Segment]) -> _StreamState:
-        """Write all blocks of a stream; a page ends at every segment boundary."""
+        """Write all blocks of a stream; a page ends at every segment boundary.
+        Blocks are handled in batches of at most 32 MiB or 4096 blocks: a
+        large segment in several, small ones several to a batch."""
         st = _StreamState(name)
-        mn, avg, mx = cdc_sizes(self.opts) if self.opts.variable else (0, 0, 0)
+        group: list[list[bytes]] = []
+        gsize = gcount = 0
         for seg in segments:
+            if seg.size() < (32 << 20):
+                with seg.open() as f:
+                    chunks = list(self._chunks(f))
+                group.append(chunks)
+                gsize += sum(len(c) for c in chunks)
+                gcount += len(chunks)
+                if gsize >= (32 << 20) or gcount >= 4096:
+                    self._small_segments(st, group)
+                    group, gsize, gcount = [], 0, 0
+                continue
+            if group:
+                self._small_segments(st, group)
+                group, gsize, gcount = [], 0, 0
             with seg.open() as f:
-                chunks = (variable_chunks(f, mn, avg, mx) if self.opts.variable
-                          else fixed_chunks(f, self.opts.block_size))
                 batch: list[bytes] = []
                 size = 0
-                for c in chunks:
+                for c in self._chunks(f):
                     batch.append(c)
                     size += len(c)
                     if size >= (32 << 20) or len(batch) >= 4096:
@@ -873,6 +915,8 @@ class _Builder:
                 if batch:
                     self._batch(st, batch)
             self._close_page(st)
+        if group:
+            self._small_segments(st, group)
         return st
 
 
