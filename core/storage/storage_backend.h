@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct hexz_storage;
+struct resident_member;
 
 struct hexz_storage_ops {
 	/* Copy [offset, offset + len) into dst; 0 or a negative hexz_status. */
@@ -30,6 +31,8 @@ struct hexz_storage {
 	const struct hexz_storage_ops *ops;
 	/* Learnt once when the backend is opened, so len() is a field read. */
 	uint64_t size;
+	/* Its place in a budget of mapped pages (resident.h), or NULL. */
+	struct resident_member *member;
 };
 
 #endif /* HEXZ_CORE_STORAGE_BACKEND_H */
