@@ -14,9 +14,17 @@
 struct resident_member {
 	struct resident_budget *budget;
 	const struct hexz_storage *st;
+	unsigned int joins; /* under join_lock */
 	_Atomic bool touched; /* charged since the last trim */
 	LIST_ENTRY(resident_member) link;
 };
+
+/*
+ * Serialises joins and leaves, which are rare (one per archive opened or
+ * closed): a storage that two archives open at once joins once, and its
+ * member is freed by the last to leave. Taken before a budget's lock.
+ */
+static pthread_mutex_t join_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct resident_budget {
 	uint64_t limit;
@@ -64,34 +72,48 @@ bool
 resident_join(struct resident_budget *b, struct hexz_storage *st)
 {
 	struct resident_member *m;
+	bool joined = false;
 
-	if (!b || !st || !st->ops->trim || st->member)
+	if (!b || !st || !st->ops->trim)
 		return false;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return false;
-	m->budget = b;
-	m->st = st;
-	atomic_init(&m->touched, false);
-	pthread_mutex_lock(&b->lock);
-	LIST_INSERT_HEAD(&b->members, m, link);
-	pthread_mutex_unlock(&b->lock);
-	st->member = m;
-	return true;
+	pthread_mutex_lock(&join_lock);
+	m = atomic_load_explicit(&st->member, memory_order_relaxed);
+	if (m) {
+		joined = m->budget == b;
+		if (joined)
+			m->joins++;
+	} else if ((m = calloc(1, sizeof(*m))) != NULL) {
+		m->budget = b;
+		m->st = st;
+		m->joins = 1;
+		atomic_init(&m->touched, false);
+		pthread_mutex_lock(&b->lock);
+		LIST_INSERT_HEAD(&b->members, m, link);
+		pthread_mutex_unlock(&b->lock);
+		atomic_store_explicit(&st->member, m, memory_order_release);
+		joined = true;
+	}
+	pthread_mutex_unlock(&join_lock);
+	return joined;
 }
 
 void
 resident_leave(struct hexz_storage *st)
 {
-	struct resident_member *m = st ? st->member : NULL;
+	struct resident_member *m;
 
-	if (!m)
+	if (!st)
 		return;
-	pthread_mutex_lock(&m->budget->lock);
-	LIST_REMOVE(m, link);
-	pthread_mutex_unlock(&m->budget->lock);
-	st->member = NULL;
-	free(m);
+	pthread_mutex_lock(&join_lock);
+	m = atomic_load_explicit(&st->member, memory_order_relaxed);
+	if (m && --m->joins == 0) {
+		pthread_mutex_lock(&m->budget->lock);
+		LIST_REMOVE(m, link);
+		pthread_mutex_unlock(&m->budget->lock);
+		atomic_store_explicit(&st->member, NULL, memory_order_relaxed);
+		free(m);
+	}
+	pthread_mutex_unlock(&join_lock);
 }
 
 /*
@@ -124,7 +146,7 @@ trim_members(struct resident_budget *b)
 void
 resident_charge(const struct hexz_storage *st, uint64_t offset, size_t len)
 {
-	struct resident_member *m = st->member;
+	struct resident_member *m = atomic_load_explicit(&st->member, memory_order_acquire);
 	uint64_t first, end, charge;
 
 	if (!m)

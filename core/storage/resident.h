@@ -48,15 +48,17 @@ uint64_t resident_budget_trims(const struct resident_budget *b);
 /*
  * Make `st` a member of `b`. A storage is a member of one budget at most,
  * and only a backend that can trim joins one: false (and nothing done)
- * when `st` cannot trim or is in a budget already, or when out of memory
- * (the storage then reads as before, unbudgeted). Not concurrently with
- * another join or leave of `st`.
+ * when `st` cannot trim or is in another budget, or when out of memory
+ * (the storage then reads as before, unbudgeted). Joins of one storage
+ * (several archives opened on it) are counted: it stays a member until
+ * the last of them leaves. Safe from any thread.
  */
 bool resident_join(struct resident_budget *b, struct hexz_storage *st);
 
 /*
- * Take `st` out of its budget, after its last read: waits for a trim in
- * progress, so none touches `st` once this returns.
+ * Undo one successful resident_join() of `st`. The last one takes `st` out
+ * of its budget, and must come after the last read of `st`: it waits for a
+ * trim in progress, so none touches `st` once it returns.
  */
 void resident_leave(struct hexz_storage *st);
 

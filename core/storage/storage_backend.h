@@ -10,6 +10,7 @@
 #ifndef HEXZ_CORE_STORAGE_BACKEND_H
 #define HEXZ_CORE_STORAGE_BACKEND_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,7 @@ struct hexz_storage {
 	/* Learnt once when the backend is opened, so len() is a field read. */
 	uint64_t size;
 	/* Its place in a budget of mapped pages (resident.h), or NULL. */
-	struct resident_member *member;
+	struct resident_member *_Atomic member;
 };
 
 #endif /* HEXZ_CORE_STORAGE_BACKEND_H */

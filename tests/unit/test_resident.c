@@ -4,7 +4,8 @@
  * storage's reads map stay within the budget, counted in the mapping's own
  * resident size (/proc/self/smaps), where a storage out of any budget keeps
  * every page it read; one trim per `limit` bytes charged; the touched
- * members only; join and leave rules; reads from several threads.
+ * members only; joins counted, one budget per storage; reads from several
+ * threads.
  *
  * Threads started here never call check's assertions (they are not
  * thread-safe): they count failures and the main thread asserts after the
@@ -184,8 +185,6 @@ START_TEST(test_only_touched_members_trimmed)
 	read_range(two.st, 0, LIMIT / 4);
 	ck_assert(resident_join(b, one.st));
 	ck_assert(resident_join(b, two.st));
-	/* A storage is in one budget at most. */
-	ck_assert(!resident_join(b, one.st));
 	/* `one` alone reaches the limit: `two`, not read since, is left alone. */
 	read_range(one.st, 0, LIMIT);
 	ck_assert_uint_eq(resident_budget_trims(b), 1);
@@ -207,6 +206,39 @@ START_TEST(test_only_touched_members_trimmed)
 	fixture_close(&one);
 	fixture_close(&two);
 	resident_budget_free(b);
+}
+END_TEST
+
+START_TEST(test_joins_counted)
+{
+	struct resident_budget *b = resident_budget_new(LIMIT);
+	struct resident_budget *other = resident_budget_new(LIMIT);
+	struct fixture fx;
+
+	/*
+	 * Two archives opened on one storage join it twice: it stays in the
+	 * budget until both have left. Another budget cannot take it.
+	 */
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(other);
+	fixture_open(&fx, 4 * LIMIT);
+	ck_assert(resident_join(b, fx.st));
+	ck_assert(resident_join(b, fx.st));
+	ck_assert(!resident_join(other, fx.st));
+	resident_leave(fx.st);
+	read_range(fx.st, 0, LIMIT);
+	ck_assert_uint_eq(resident_budget_trims(b), 1);
+	resident_leave(fx.st);
+	read_range(fx.st, 0, LIMIT);
+	ck_assert_uint_eq(resident_budget_trims(b), 1);
+	/* Out of every budget, it may join another. */
+	ck_assert(resident_join(other, fx.st));
+	read_range(fx.st, 0, LIMIT);
+	ck_assert_uint_eq(resident_budget_trims(other), 1);
+	resident_leave(fx.st);
+	fixture_close(&fx);
+	resident_budget_free(b);
+	resident_budget_free(other);
 }
 END_TEST
 
@@ -281,6 +313,7 @@ resident_suite(void)
 	tcase_add_test(tc, test_budget_bounds_mapped_pages);
 	tcase_add_test(tc, test_small_reads_charge_their_window);
 	tcase_add_test(tc, test_only_touched_members_trimmed);
+	tcase_add_test(tc, test_joins_counted);
 	tcase_add_test(tc, test_threads_read_while_trimmed);
 	suite_add_tcase(s, tc);
 	return s;
