@@ -423,11 +423,12 @@ contents_log_stats(const struct hexzfs *fs)
 	hexz_cache_get_stats(fs->contents->cache, &cs);
 	log_msg(FUSE_LOG_INFO,
 		"block cache: hits=%llu misses=%llu waits=%llu prefetches=%llu cancelled=%llu "
-		"evictions=%llu failures=%llu blocks=%llu bytes=%llu budget=%llu\n",
+		"evictions=%llu failures=%llu blocks=%llu bytes=%llu budget=%llu trims=%llu\n",
 		(unsigned long long)cs.hits, (unsigned long long)cs.misses,
 		(unsigned long long)cs.waits, (unsigned long long)cs.prefetches,
 		(unsigned long long)cs.cancelled, (unsigned long long)cs.evictions,
 		(unsigned long long)cs.failures, (unsigned long long)cs.blocks,
-		(unsigned long long)cs.bytes, (unsigned long long)cs.budget);
+		(unsigned long long)cs.bytes, (unsigned long long)cs.budget,
+		(unsigned long long)cs.trims);
 	block_fill_log_stats(fs->contents->fill);
 }

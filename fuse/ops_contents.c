@@ -43,8 +43,6 @@
 #define PIN_MAX 264
 /* The furthest a sequential reader is read ahead of, in bytes. */
 #define READ_AHEAD_MAX (8u << 20)
-/* A sequential reader lets go of the archive's mapped pages this often. */
-#define TRIM_EVERY ((uint64_t)16 << 20)
 /* Read-ahead across the files of a directory archive (stream_read_ahead()). */
 #define STREAM_AHEAD ((uint64_t)1 << 20)
 #define STREAM_SLACK ((uint64_t)64 << 10)
@@ -59,7 +57,6 @@ struct contents_handle {
 	/* Sequential detection; racy updates only cost a wasted or missed prefetch. */
 	_Atomic uint64_t next_offset;
 	_Atomic uint64_t ahead_to;
-	_Atomic uint64_t streamed; /* bytes read in sequence since the last trim */
 	bool direct; /* opened O_DIRECT: its reads bypass the page cache */
 	LIST_ENTRY(contents_handle) link; /* in open_handles */
 };
@@ -461,17 +458,6 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	 */
 	if (ret == HEXZ_OK)
 		sequential = read_ahead(h, (uint64_t)off, (uint64_t)off + size, size);
-	/*
-	 * A stream's compressed pages would stay mapped, and count in the
-	 * daemon's resident set, until the archive is closed: every so often
-	 * let go of them (the page cache keeps them). Decided, and done, before
-	 * the reply, after which the handle may be freed.
-	 */
-	if (sequential && atomic_fetch_add_explicit(&h->streamed, size, memory_order_relaxed) +
-				  size >= TRIM_EVERY) {
-		atomic_store_explicit(&h->streamed, 0, memory_order_relaxed);
-		hexz_archive_trim(h->archive);
-	}
 	if (ret == HEXZ_OK && covered < size) {
 		hexz_block_unpin(refs, count);
 		ret = reply_copied(req, h, (uint64_t)off, size, &err);

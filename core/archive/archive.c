@@ -14,6 +14,7 @@
 #include "block_cache.h"
 #include "checksum.h"
 #include "error_set.h"
+#include "storage/resident.h"
 #include "storage/storage_access.h"
 
 /* Blocks fetched per round of a read: bounds the stack a read uses. */
@@ -554,6 +555,11 @@ out:
 	return ret;
 }
 
+/*
+ * The cache the archive reads through (a private one unless the options
+ * share one), and the budget of mapped pages its storage joins there, so
+ * that from the header on every read of the file counts against it.
+ */
 static int
 attach_cache(struct hexz_archive *ar, struct hexz_cache *cache, struct hexz_error *err)
 {
@@ -568,7 +574,24 @@ attach_cache(struct hexz_archive *ar, struct hexz_cache *cache, struct hexz_erro
 		ar->owns_cache = true;
 	}
 	ar->owner = cache_new_owner(ar->cache);
+	ar->budgets_storage = resident_join(cache_resident(ar->cache), ar->storage);
 	return HEXZ_OK;
+}
+
+/*
+ * Undo attach_cache(), if it was done, once the owner is forgotten: the
+ * archive's last use of its storage and of its cache.
+ */
+static void
+detach_cache(struct hexz_archive *ar)
+{
+	if (!ar->cache)
+		return;
+	if (ar->budgets_storage)
+		resident_leave(ar->storage);
+	if (ar->owns_cache)
+		hexz_cache_destroy(ar->cache);
+	ar->cache = NULL;
 }
 
 int
@@ -600,6 +623,9 @@ archive_open_in_chain(struct hexz_storage *storage, const struct hexz_archive_op
 		ret = error_plain(err, HEXZ_ERR_NO_MEMORY);
 		goto fail;
 	}
+	ret = attach_cache(ar, opts->cache, err);
+	if (ret)
+		goto fail;
 	ret = hexz_storage_read_exact(storage, 0, head_len, head);
 	if (ret) {
 		error_set(err, ret, "%s: reading the header: %s", ar->location, hexz_strerror(ret));
@@ -617,8 +643,6 @@ archive_open_in_chain(struct hexz_storage *storage, const struct hexz_archive_op
 		ret = unlock_key(ar, opts, err);
 	if (!ret)
 		ret = load_manifest(ar, err);
-	if (!ret)
-		ret = attach_cache(ar, opts->cache, err);
 	if (ret)
 		goto fail_index;
 	self.child = child;
@@ -632,11 +656,6 @@ archive_open_in_chain(struct hexz_storage *storage, const struct hexz_archive_op
 	return HEXZ_OK;
 
 fail_index:
-	if (ar->cache) {
-		cache_forget_owner(ar->cache, ar->owner);
-		if (ar->owns_cache)
-			hexz_cache_destroy(ar->cache);
-	}
 	manifest_free(&ar->manifest);
 	crypto_forget_key(&ar->key);
 	decompressor_fini(&ar->decompressor);
@@ -644,6 +663,9 @@ fail_index:
 fail_header:
 	header_free(&ar->header);
 fail:
+	if (ar->cache)
+		cache_forget_owner(ar->cache, ar->owner);
+	detach_cache(ar);
 	pthread_mutex_destroy(&ar->parent_map_lock);
 	free(ar->location);
 	free(ar);
@@ -667,11 +689,14 @@ hexz_archive_close(struct hexz_archive *ar)
 {
 	if (!ar)
 		return;
-	/* Parents first: their blocks may be queued on behalf of this archive. */
+	/*
+	 * Its own jobs before the parents': parent blocks may be queued on
+	 * behalf of this archive. The cache goes last, after the parents
+	 * that share it.
+	 */
 	cache_forget_owner(ar->cache, ar->owner);
 	parents_close(ar);
-	if (ar->owns_cache)
-		hexz_cache_destroy(ar->cache);
+	detach_cache(ar);
 	manifest_free(&ar->manifest);
 	crypto_forget_key(&ar->key);
 	decompressor_fini(&ar->decompressor);

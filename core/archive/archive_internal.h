@@ -32,6 +32,7 @@ struct hexz_archive {
 
 	struct hexz_cache *cache;
 	bool owns_cache;
+	bool budgets_storage; /* storage joined the cache's budget of mapped pages */
 	uint64_t owner; /* this archive's key space in the cache */
 
 	/* Thin archives: the parents in header order, each an open archive. */

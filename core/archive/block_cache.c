@@ -107,6 +107,7 @@
 
 #include "block_cache.h"
 #include "error_set.h"
+#include "storage/resident.h"
 
 /* At most this many shards; each keeps at least CACHE_MIN_SHARE of budget. */
 #define CACHE_MAX_SHARDS_LOG2 6
@@ -122,6 +123,13 @@
 #define POOL_MAX_BYTES ((uint64_t)8 << 20)
 /* Pooled blocks a lookup looks at for one of the right size. */
 #define POOL_SCAN 8
+/*
+ * The archives' file pages reads may leave mapped, in bytes charged
+ * (storage/resident.h) between two trims: a trim costs one madvise() per
+ * archive touched, so at 16 MiB a random reader of 64 KiB blocks pays one
+ * round of them per hundred or so decompressions.
+ */
+#define CACHE_MAPPED_MAX ((uint64_t)16 << 20)
 /* Bookkeeping before a block's data: the charge per block beyond its bytes. */
 #define BLOCK_HDR 128u
 #define BLOCK_ALIGN 64u
@@ -234,6 +242,8 @@ struct hexz_cache {
 	uint64_t pool_bytes;
 	unsigned int nworkers; /* started */
 	struct cache_worker *workers;
+	/* The mapped pages of the archives' storages (storage/resident.h). */
+	struct resident_budget *resident;
 };
 
 /* ---- keys and blocks ---- */
@@ -1296,6 +1306,7 @@ cache_free(struct hexz_cache *c)
 		free(b);
 	}
 	pthread_mutex_destroy(&c->pool_lock);
+	resident_budget_free(c->resident);
 	free(c->shards);
 	free(c->workers);
 	free(c->jobs);
@@ -1332,7 +1343,9 @@ hexz_cache_create(uint64_t budget, unsigned int workers, struct hexz_cache **out
 	atomic_init(&c->blocks, 0);
 	atomic_init(&c->prefetches, 0);
 	atomic_init(&c->cancelled, 0);
-	if (posix_memalign(&mem, 64, nshards * sizeof(*c->shards)) != 0) {
+	c->resident = resident_budget_new(CACHE_MAPPED_MAX);
+	if (!c->resident || posix_memalign(&mem, 64, nshards * sizeof(*c->shards)) != 0) {
+		resident_budget_free(c->resident);
 		pthread_mutex_destroy(&c->pool_lock);
 		free(c);
 		return HEXZ_ERR_NO_MEMORY;
@@ -1401,6 +1414,7 @@ hexz_cache_get_stats(const struct hexz_cache *cache, struct hexz_cache_stats *ou
 	out->budget = cache->budget;
 	out->prefetches = atomic_load_explicit(&cache->prefetches, memory_order_relaxed);
 	out->cancelled = atomic_load_explicit(&cache->cancelled, memory_order_relaxed);
+	out->trims = resident_budget_trims(cache->resident);
 }
 
 void
@@ -1408,6 +1422,12 @@ hexz_cache_destroy(struct hexz_cache *cache)
 {
 	if (cache)
 		cache_free(cache);
+}
+
+struct resident_budget *
+cache_resident(struct hexz_cache *cache)
+{
+	return cache->resident;
 }
 
 uint64_t

@@ -26,6 +26,15 @@ struct cache_request {
 	struct hexz_block_ref *ref; /* out: a reference, on success */
 };
 
+struct resident_budget;
+
+/*
+ * The budget of mapped file pages the storages of the cache's archives
+ * share (storage/resident.h): what random reads leave mapped stays within
+ * it, whatever the cache's own budget.
+ */
+struct resident_budget *cache_resident(struct hexz_cache *cache);
+
 /* A fresh owner number, never handed out before by this cache. */
 uint64_t cache_new_owner(struct hexz_cache *cache);
 

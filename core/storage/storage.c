@@ -8,6 +8,7 @@
 #include <hexz/storage.h>
 
 #include "fault_guard.h"
+#include "resident.h"
 #include "storage_access.h"
 #include "storage_backend.h"
 
@@ -27,20 +28,30 @@ hexz_storage_len(const struct hexz_storage *st)
 	return st ? st->size : 0;
 }
 
+/*
+ * Every read and view of a storage in a budget of mapped pages is charged
+ * to it (resident.h): after the copy for a read, so that the trim it may
+ * bring covers it; when lent for a view, whose bytes are touched later.
+ */
 int
 hexz_storage_read_exact(const struct hexz_storage *st, uint64_t offset, size_t len, void *dst)
 {
+	int ret;
+
 	if (!st || (!dst && len > 0))
 		return HEXZ_ERR_INVALID_ARGUMENT;
 	if (!range_within(st->size, offset, len))
 		return HEXZ_ERR_END_OF_FILE;
 	if (len == 0)
 		return HEXZ_OK;
-	return st->ops->read_exact(st, offset, len, dst);
+	ret = st->ops->read_exact(st, offset, len, dst);
+	resident_charge(st, offset, len);
+	return ret;
 }
 
-int
-hexz_storage_view(const struct hexz_storage *st, uint64_t offset, size_t len, const void **out)
+/* hexz_storage_view() without the charge. */
+static int
+view(const struct hexz_storage *st, uint64_t offset, size_t len, const void **out)
 {
 	if (!st || !out)
 		return HEXZ_ERR_INVALID_ARGUMENT;
@@ -52,6 +63,16 @@ hexz_storage_view(const struct hexz_storage *st, uint64_t offset, size_t len, co
 }
 
 int
+hexz_storage_view(const struct hexz_storage *st, uint64_t offset, size_t len, const void **out)
+{
+	int ret = view(st, offset, len, out);
+
+	if (ret == HEXZ_OK && len > 0)
+		resident_charge(st, offset, len);
+	return ret;
+}
+
+int
 storage_with_bytes(const struct hexz_storage *st, uint64_t offset, size_t len,
 		   storage_bytes_fn fn, void *ctx)
 {
@@ -59,9 +80,14 @@ storage_with_bytes(const struct hexz_storage *st, uint64_t offset, size_t len,
 	void *copy;
 	int ret;
 
-	ret = hexz_storage_view(st, offset, len, &bytes);
-	if (ret == HEXZ_OK)
-		return len ? fault_guard_call(bytes, len, fn, ctx) : fn(ctx, bytes, 0);
+	ret = view(st, offset, len, &bytes);
+	if (ret == HEXZ_OK && len == 0)
+		return fn(ctx, bytes, 0);
+	if (ret == HEXZ_OK) {
+		ret = fault_guard_call(bytes, len, fn, ctx);
+		resident_charge(st, offset, len);
+		return ret;
+	}
 	if (ret != HEXZ_ERR_UNSUPPORTED)
 		return ret;
 	copy = malloc(len ? len : 1);

@@ -10,10 +10,12 @@
 #ifndef HEXZ_CORE_STORAGE_BACKEND_H
 #define HEXZ_CORE_STORAGE_BACKEND_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct hexz_storage;
+struct resident_member;
 
 struct hexz_storage_ops {
 	/* Copy [offset, offset + len) into dst; 0 or a negative hexz_status. */
@@ -30,6 +32,8 @@ struct hexz_storage {
 	const struct hexz_storage_ops *ops;
 	/* Learnt once when the backend is opened, so len() is a field read. */
 	uint64_t size;
+	/* Its place in a budget of mapped pages (resident.h), or NULL. */
+	struct resident_member *_Atomic member;
 };
 
 #endif /* HEXZ_CORE_STORAGE_BACKEND_H */

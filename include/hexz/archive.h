@@ -380,9 +380,9 @@ HEXZ_EXPORT int hexz_archive_scan(struct hexz_archive *ar, struct hexz_archive_s
  * hexz_archive_trim() - let go of the archive's resident file pages.
  * @ar: the archive, or NULL.
  *
- * hexz_storage_trim() on the archive's storage and its parents': for
- * readers that stream through an archive once, whose compressed pages would
- * otherwise stay mapped until the archive is closed.
+ * hexz_storage_trim() on the archive's storage and its parents', at once.
+ * Reads already keep the pages they map within the cache's budget of
+ * mapped pages (see hexz/cache.h); this lets go of what is mapped now.
  * Thread safety: safe concurrently with reads.
  */
 HEXZ_EXPORT void hexz_archive_trim(struct hexz_archive *ar);

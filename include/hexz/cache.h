@@ -37,6 +37,17 @@
  * memory of freed blocks is kept for reuse, up to 8 MiB (a block
  * decompressed into fresh memory pays a page fault per page).
  *
+ * The archives read their files through memory mappings (the mmap storage
+ * backend), and a page a read touched stays mapped, counting in the
+ * process's resident set (VmRSS) as the kernel's shared page cache, until
+ * it is let go. The archives of one cache share a budget of 16 MiB for
+ * them: each read of an archive's file charges the bytes it may have
+ * mapped (its range rounded out to the kernel's 64 KiB fault-around
+ * windows), and every 16 MiB charged, the storages of the archives read
+ * since are trimmed (hexz_storage_trim(): one madvise() each; stats.trims
+ * counts these rounds). So however an archive is read, its mapped pages
+ * stay near 16 MiB plus what the reads running touch.
+ *
  * Concurrency
  * -----------
  * The cache is split into shards, each with its own lock, LRU list and a
@@ -78,6 +89,7 @@ struct hexz_cache_stats {
 	uint64_t budget;        /* the budget given at creation */
 	uint64_t prefetches;    /* blocks decompressed ahead of a reader */
 	uint64_t cancelled;     /* read-ahead jobs dropped unrun: the reader decompressed the block first */
+	uint64_t trims;         /* times the archives' mapped file pages were let go (see Memory) */
 };
 
 /**

@@ -175,7 +175,9 @@ HEXZ_EXPORT int hexz_storage_view(const struct hexz_storage *st, uint64_t offset
  * the kernel's page cache, shared) until the handle is closed. This unmaps
  * them; the next read maps them again from the page cache, at the cost of
  * a page fault per few pages. Worth it for a reader that streams through a
- * large file once. Contents and views stay valid.
+ * large file once. Contents and views stay valid. An archive opened on the
+ * handle has it trimmed every so often (the cache's budget of mapped
+ * pages, see hexz/cache.h).
  *
  * Thread safety: safe concurrently with every call but close.
  */

@@ -80,13 +80,6 @@ daemon_memory() { # PID
 	VM_RSS=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status")
 }
 
-# True when PID runs with AddressSanitizer, whose shadow memory and
-# quarantine make resident-memory bounds meaningless.
-under_asan() { # PID
-	grep -q 'libasan\|libclang_rt.asan' "/proc/$1/maps" 2>/dev/null ||
-		grep -qa '__asan_init' "/proc/$1/exe" 2>/dev/null
-}
-
 # Unmount $MNT (unmount_fg), then check that the daemon's log holds no
 # sanitizer report: UBSan goes on after its reports, so only the log tells.
 unmount_contents() {

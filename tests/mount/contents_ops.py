@@ -336,6 +336,42 @@ def cmd_random_reads(seconds, seed, *pairs):
               f"{res[0]} random preads return the expected bytes", *res[1][:5])
 
 
+def cmd_random_pages(count, seed, direct, *pairs):
+    """COUNT reads of one whole page each, at random, spread over every
+    MPATH=EXPECTED pair, each compared with the expected bytes; with DIRECT
+    1 through O_DIRECT, so that every read reaches the daemon (the page
+    cache neither answers nor keeps them). One check per file."""
+    import mmap
+    page = os.sysconf("SC_PAGE_SIZE")
+    rng = random.Random(int(seed))
+    flags = os.O_RDONLY | (os.O_DIRECT if direct == "1" else 0)
+    buf = mmap.mmap(-1, page)  # page-aligned, as O_DIRECT wants
+    files = []
+    for pair in pairs:
+        mpath, expected = pair.split("=", 1)
+        files.append((mpath, load(expected), os.open(mpath, flags), [0, []]))
+    try:
+        for _ in range(int(count)):
+            mpath, ref, fd, res = rng.choice(files)
+            off = rng.randrange(len(ref) // page) * page
+            try:
+                n = os.preadv(fd, [buf], off)
+            except OSError as e:
+                res[1].append(f"page at {off}: {errname(e.errno)}")
+                continue
+            res[0] += 1
+            if n != page or buf[:] != ref[off:off + page]:
+                res[1].append(f"page at {off}: {n} bytes, content differs")
+    finally:
+        for mpath, ref, fd, res in files:
+            os.close(fd)
+        buf.close()
+    for mpath, ref, fd, res in files:
+        check(not res[1], f"{os.path.relpath(mpath, os.path.dirname(os.path.dirname(mpath)))}: "
+              f"{res[0]} random {'O_DIRECT ' if direct == '1' else ''}page reads return "
+              "the expected bytes", *res[1][:5])
+
+
 # -------------------------------------------------------------- block fill
 
 def resident_pages(path):

@@ -318,6 +318,13 @@ mount_fg() { # SNAPSHOT_DIR MOUNTPOINT [OPTION...]
 	wait_mounted "$mnt" "$DAEMON_PID" "$DAEMON_LOG"
 }
 
+# True when PID runs with AddressSanitizer, whose shadow memory and
+# quarantine make resident-memory bounds meaningless.
+under_asan() { # PID
+	grep -q 'libasan\|libclang_rt.asan' "/proc/$1/maps" 2>/dev/null ||
+		grep -qa '__asan_init' "/proc/$1/exe" 2>/dev/null
+}
+
 # Wait up to EXIT_DEADLINE for PID to exit. For a child of this shell, set
 # EXIT_STATUS to its exit status. Returns 1 if it lingers.
 wait_exit() { # PID
