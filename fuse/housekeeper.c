@@ -147,7 +147,7 @@ housekeeper_main(void *arg)
 		}
 		if (sig == SIGUSR1) {
 			stats_log(&fs->stats, node_table_count(fs->nodes),
-				  map_cache_count(fs->maps));
+				  node_table_entry_lookups(fs->nodes), map_cache_count(fs->maps));
 			contents_log_stats(fs);
 			continue;
 		}
