@@ -345,6 +345,7 @@ contents_readdir(fuse_req_t req, struct node_ref dir, size_t size, off_t off, bo
 	const struct archive_version *v = version_of(dir.node);
 	struct tree_node d, c;
 	size_t pos = 0, total;
+	uint64_t taken = 0;
 	char *buf;
 
 	contents_tree_get(&v->tree, dir.index, &d);
@@ -378,13 +379,22 @@ contents_readdir(fuse_req_t req, struct node_ref dir, size_t size, off_t off, bo
 		need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
 		if (need > size - pos)
 			break;
-		if (index != 0)
+		if (index != 0) {
 			fill_entry(fs, dir.node, index,
 				   node_table_acquire_entry(fs->nodes, dir.node, index), &e);
+			taken++;
+		}
 		pos += fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, (off_t)i + 1);
 	}
 	STAT_ADD(&fs->stats, readdirs, 1);
-	fuse_reply_buf(req, buf, pos);
+	/*
+	 * A reply that never reached the kernel (the reader was interrupted)
+	 * took no lookups there: give them back, or the archive would stay
+	 * open for good. Every entry's lookups count on the archive node, so
+	 * any entry's ID gives them back.
+	 */
+	if (fuse_reply_buf(req, buf, pos) != 0 && taken > 0)
+		node_table_forget_ino(fs->nodes, node_table_entry_ino(dir.node, 1), taken);
 	free(buf);
 }
 

@@ -79,8 +79,9 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_entry(req, &e);
+	else if (fuse_reply_entry(req, &e) != 0)
+		/* Interrupted: the kernel never got the lookup. */
+		node_table_forget_ino(fs->nodes, e.ino, 1);
 }
 
 void
