@@ -207,21 +207,15 @@ slot_ptr(struct slot_table *slots, uint32_t slot)
 }
 
 /*
- * A slot for archive node `n`, recorded in n->slot. 0, or -1 when none is
- * left or out of memory. The free list always has room for every slot
- * handed out, so giving one back never allocates. Lock held.
+ * Make room for slot `slot`, never handed out before: its chunk, and a
+ * place in the free list, which always has room for every slot handed out
+ * so that giving one back never allocates. 0 or -1. Lock held.
  */
 static int
-slot_take(struct slot_table *slots, struct node *n)
+slot_room(struct slot_table *slots, uint32_t slot)
 {
 	_Atomic(struct node *) *chunk;
-	uint32_t slot;
 
-	if (slots->nfree > 0) {
-		slot = slots->free[--slots->nfree];
-		goto take;
-	}
-	slot = slots->next;
 	if (slot == MAX_CHUNKS * CHUNK_SLOTS)
 		return -1;
 	if (slots->free_cap <= slot) {
@@ -234,15 +228,29 @@ slot_take(struct slot_table *slots, struct node *n)
 		slots->free_cap = cap;
 	}
 	chunk = atomic_load_explicit(&slots->chunks[slot / CHUNK_SLOTS], memory_order_relaxed);
-	if (!chunk) {
-		chunk = calloc(CHUNK_SLOTS, sizeof(*chunk));
-		if (!chunk)
+	if (chunk)
+		return 0;
+	chunk = calloc(CHUNK_SLOTS, sizeof(*chunk));
+	if (!chunk)
+		return -1;
+	atomic_store_explicit(&slots->chunks[slot / CHUNK_SLOTS], chunk, memory_order_release);
+	return 0;
+}
+
+/* A slot for archive node `n`, recorded in n->slot: 0, or -1 when none is left. Lock held. */
+static int
+slot_take(struct slot_table *slots, struct node *n)
+{
+	uint32_t slot;
+
+	if (slots->nfree > 0) {
+		slot = slots->free[--slots->nfree];
+	} else {
+		slot = slots->next;
+		if (slot_room(slots, slot) != 0)
 			return -1;
-		atomic_store_explicit(&slots->chunks[slot / CHUNK_SLOTS], chunk,
-				      memory_order_release);
+		slots->next++;
 	}
-	slots->next++;
-take:
 	atomic_store_explicit(slot_ptr(slots, slot), n, memory_order_release);
 	n->slot = slot;
 	return 0;
