@@ -157,8 +157,7 @@ struct node *node_table_acquire_archive(struct node_table *tbl, struct node *par
  * archive node `archive`, which the caller keeps alive (the kernel holds
  * a lookup on it or on one of its entries); returns the entry's node ID.
  */
-fuse_ino_t node_table_acquire_entry(struct node_table *tbl, struct node *archive,
-				    uint32_t index);
+fuse_ino_t node_table_acquire_entry(struct node_table *tbl, struct node *archive, uint32_t index);
 
 /*
  * Pin up to `max` archive nodes into `out`, taking a lookup reference on

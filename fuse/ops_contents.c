@@ -328,7 +328,8 @@ listed_entry(const struct node_ref dir, const struct tree_node *d, size_t pos, s
 		attr->st_ino = dot_ino(dir.node, dir.index);
 	} else if (pos == 1) {
 		*name = "..";
-		attr->st_ino = dir.index == 0 ? dir.node->parent->ino : dot_ino(dir.node, d->parent);
+		attr->st_ino =
+			dir.index == 0 ? dir.node->parent->ino : dot_ino(dir.node, d->parent);
 	} else {
 		*index = d->first_child + (uint32_t)(pos - 2);
 		contents_tree_get(&v->tree, *index, c);

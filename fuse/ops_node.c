@@ -67,8 +67,8 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	int ret = ops_lookup_entry(fs, dir, name, &e);
 	/* A name missing from an archive version stays missing as long as it lives. */
-	double negative = dir.node->kind == NODE_SOURCE ? fs->cfg.negative_timeout
-							: fs->cfg.contents_timeout;
+	double negative =
+		dir.node->kind == NODE_SOURCE ? fs->cfg.negative_timeout : fs->cfg.contents_timeout;
 
 	if (ret == -ENOENT && negative > 0) {
 		/* A reply with node ID 0 lets the kernel cache the miss. */
