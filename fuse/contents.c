@@ -93,6 +93,8 @@ contents_setup(struct hexzfs *fs)
 		return -1;
 	}
 	c->cwd_fd = -1;
+	pthread_mutex_init(&c->open_lock, NULL);
+	pthread_cond_init(&c->opened, NULL);
 	fs->contents = c;
 	if (fs->cfg.passfile) {
 		if (read_passfile(fs->cfg.passfile, &c->password, &c->password_len) != 0)
@@ -166,6 +168,8 @@ contents_teardown(struct hexzfs *fs)
 	}
 	if (c->cwd_fd >= 0)
 		close(c->cwd_fd);
+	pthread_cond_destroy(&c->opened);
+	pthread_mutex_destroy(&c->open_lock);
 	free(c);
 	fs->contents = NULL;
 }
@@ -325,6 +329,7 @@ open_version(struct hexzfs *fs, struct snapshot_map *map, const struct stat *st,
 		return NULL;
 	pthread_mutex_init(&v->log_lock, NULL);
 	v->st = *st;
+	STAT_ADD(&fs->stats, archive_opens, 1);
 	if (hexz_archive_open(map->storage, &opts, &v->archive, &err) != HEXZ_OK) {
 		/* Logged once: this version is kept, and asked again, as a failure. */
 		log_msg(FUSE_LOG_WARNING, "not shown: %s\n", err.message);
@@ -353,22 +358,32 @@ struct archive_version *
 contents_version(struct hexzfs *fs, struct snapshot_map *map, const struct stat *st,
 		 const struct node *dir, const char *name)
 {
+	struct contents *c = fs->contents;
 	struct archive_version *v = atomic_load_explicit(&map->contents, memory_order_acquire);
-	struct archive_version *expected = NULL;
 	char location[4096];
 
 	if (v)
 		return v;
+	/* One opener per version; the others wait for it (on the condition, not the lock). */
+	pthread_mutex_lock(&c->open_lock);
+	while (!(v = atomic_load_explicit(&map->contents, memory_order_acquire)) && map->opening)
+		pthread_cond_wait(&c->opened, &c->open_lock);
+	if (!v)
+		map->opening = true;
+	pthread_mutex_unlock(&c->open_lock);
+	if (v)
+		return v;
+
 	archive_path(fs, dir, name, location, sizeof(location));
 	v = open_version(fs, map, st, location);
-	if (!v)
-		return NULL;
-	/* Two openers may race: the first one in wins, the other's work is dropped. */
-	if (!atomic_compare_exchange_strong_explicit(&map->contents, &expected, v,
-						     memory_order_acq_rel, memory_order_acquire)) {
-		contents_version_free(v);
-		v = expected;
-	}
+
+	pthread_mutex_lock(&c->open_lock);
+	map->opening = false;
+	if (v)
+		atomic_store_explicit(&map->contents, v, memory_order_release);
+	/* Out of memory (v NULL): a waiter, woken, tries again itself. */
+	pthread_cond_broadcast(&c->opened);
+	pthread_mutex_unlock(&c->open_lock);
 	return v;
 }
 

@@ -54,6 +54,9 @@ struct contents {
 	char *password; /* NULL: none */
 	size_t password_len;
 	int cwd_fd; /* where relative parent paths "as written" start */
+	/* Guards snapshot_map.opening; `opened` is signalled as each open ends. */
+	pthread_mutex_t open_lock;
+	pthread_cond_t opened;
 };
 
 /*
@@ -85,6 +88,10 @@ void contents_stop(struct hexzfs *fs);
  * The archive version of `map` (file `name` in directory node `dir`, whose
  * attributes are `st`), opened on first use. NULL only when out of memory;
  * a version whose archive is NULL stands for a file that is not shown.
+ * A version is opened once: callers that come while it is being opened
+ * wait for that open. No lock is held while opening, so opening a large
+ * archive (its manifest parsed, its tree built) holds up only the
+ * requests that need that archive.
  */
 struct archive_version *contents_version(struct hexzfs *fs, struct snapshot_map *map,
 					 const struct stat *st, const struct node *dir,

@@ -46,6 +46,7 @@ struct hexzfs_config {
 	double entry_timeout;	 /* seconds the kernel may trust a name */
 	double attr_timeout;	 /* seconds the kernel may trust attributes */
 	double negative_timeout; /* seconds the kernel may trust a miss */
+	double contents_timeout; /* contents view: the same, inside an archive version */
 	unsigned int map_cache;	 /* mappings kept after their last close */
 	enum symlink_policy symlinks;
 	bool set_uid, set_gid, set_umask;

@@ -119,6 +119,28 @@ request_stop(struct housekeeper *hk)
 	pthread_kill(hk->loop_thread, SIGUSR2);
 }
 
+/*
+ * The time left until `next`, the next round of the once-a-second work, into
+ * *left; false once it is due (then `next` moves on a second). Signals
+ * end sigtimedwait() early, so the rounds keep their own clock: a SIGUSR1
+ * sent more often than once a second must not starve the sweeps.
+ */
+static bool
+round_pending(struct timespec *next, struct timespec *left)
+{
+	struct timespec now;
+	int64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (int64_t)(next->tv_sec - now.tv_sec) * 1000000000 + (next->tv_nsec - now.tv_nsec);
+	if (ns > 0) {
+		*left = (struct timespec){ (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+		return true;
+	}
+	*next = (struct timespec){ now.tv_sec + 1, now.tv_nsec };
+	return false;
+}
+
 static void *
 housekeeper_main(void *arg)
 {
@@ -126,18 +148,23 @@ housekeeper_main(void *arg)
 	struct hexzfs *fs = hk->fs;
 	uint64_t last = activity(&fs->stats);
 	unsigned int idle_seconds = 0;
+	struct timespec next;
 	sigset_t set;
 
 	taken_signals(&set);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	next.tv_sec++;
 	while (!atomic_load(&hk->quit)) {
-		struct timespec tick = { 1, 0 };
+		struct timespec tick = { 0, WAKE_INTERVAL_NS };
+		bool due = false;
 		siginfo_t info;
 		uint64_t now;
-		int sig;
+		int sig = -1;
 
-		if (atomic_load(&hk->stopping))
-			tick = (struct timespec){ 0, WAKE_INTERVAL_NS };
-		sig = sigtimedwait(&set, &info, &tick);
+		if (atomic_load(&hk->stopping) || round_pending(&next, &tick))
+			sig = sigtimedwait(&set, &info, &tick);
+		else
+			due = true;
 		if (atomic_load(&hk->quit))
 			break;
 		if (sig == inval_signal()) {
@@ -147,7 +174,7 @@ housekeeper_main(void *arg)
 		}
 		if (sig == SIGUSR1) {
 			stats_log(&fs->stats, node_table_count(fs->nodes),
-				  map_cache_count(fs->maps));
+				  node_table_entry_lookups(fs->nodes), map_cache_count(fs->maps));
 			contents_log_stats(fs);
 			continue;
 		}
@@ -162,6 +189,9 @@ housekeeper_main(void *arg)
 			pthread_kill(hk->loop_thread, SIGUSR2);
 			continue;
 		}
+		/* A timeout makes the round due: it runs on the next turn. */
+		if (!due)
+			continue;
 		map_cache_sweep(fs->maps);
 		if (fs->contents)
 			contents_sweep(fs);

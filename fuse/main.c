@@ -320,7 +320,8 @@ main(int argc, char *argv[])
 	ret = housekeeper_stop(&hk) || served >= 0 || served == -ECONNABORTED ? 0 : 1;
 	contents_stop(&fs);
 	if (fs.cfg.debug) {
-		stats_log(&fs.stats, node_table_count(fs.nodes), map_cache_count(fs.maps));
+		stats_log(&fs.stats, node_table_count(fs.nodes), node_table_entry_lookups(fs.nodes),
+			  map_cache_count(fs.maps));
 		contents_log_stats(&fs);
 	}
 	leave_tables(&fs);

@@ -28,6 +28,7 @@ struct snapshot_map {
 	struct hexz_storage *storage; /* immutable while referenced */
 	/* Contents view: the archive opened on this mapping, set once (contents.h). */
 	_Atomic(struct archive_version *) contents;
+	bool opening; /* contents view: being opened; under the contents' open lock */
 	/* The rest is the cache's bookkeeping, guarded by its lock. */
 	dev_t dev;
 	ino_t ino;

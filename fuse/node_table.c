@@ -14,8 +14,23 @@
 
 /* Node IDs are pointers; they must fit the kernel's 64-bit node ID. */
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uintptr_t), "fuse_ino_t cannot hold a pointer");
+_Static_assert(sizeof(fuse_ino_t) == 8, "entry IDs need a 64-bit node ID");
 
 #define INITIAL_BUCKETS 1024u
+
+/* Entry IDs (node_table.h): the tag, the slot above the tree index. */
+#define ENTRY_TAG (UINT64_C(1) << 63)
+#define SLOT_SHIFT 32
+/* Slots come in chunks allocated as needed, which never move: read without a lock. */
+#define CHUNK_SLOTS 4096u
+#define MAX_CHUNKS 16384u /* 2^26 archive nodes alive at once */
+
+struct slot_table {
+	_Atomic(struct node *) *_Atomic chunks[MAX_CHUNKS];
+	uint32_t *free; /* slots freed, reused first */
+	size_t nfree, free_cap;
+	uint32_t next; /* slots below it were handed out once */
+};
 
 struct node_table {
 	pthread_mutex_t lock;
@@ -27,6 +42,8 @@ struct node_table {
 	void *release_ctx;
 	/* Archive nodes, oldest visited by the sweep first. */
 	TAILQ_HEAD(, node) archives;
+	uint64_t entry_lookups; /* the sum of the archive nodes' */
+	struct slot_table *slots;
 };
 
 static size_t
@@ -80,6 +97,11 @@ node_alloc(struct node *parent, const char *name, const struct stat *st, int fd,
 
 	if (!n)
 		return NULL;
+	/* An address with the entry tag would read as an entry's ID. */
+	if ((uint64_t)(uintptr_t)n & ENTRY_TAG) {
+		free(n);
+		return NULL;
+	}
 	memcpy(n->name, name, len + 1);
 	n->parent = parent;
 	n->dev = st->st_dev;
@@ -103,14 +125,20 @@ node_table_new(int root_fd, const struct stat *root_attr)
 	tbl->buckets = calloc(tbl->nbuckets, sizeof(*tbl->buckets));
 	if (!tbl->buckets)
 		goto err_tbl;
+	/* 128 KiB of chunk pointers, in pages untouched until used. */
+	tbl->slots = calloc(1, sizeof(*tbl->slots));
+	if (!tbl->slots)
+		goto err_buckets;
 	tbl->root = node_alloc(NULL, "", root_attr, root_fd, false);
 	if (!tbl->root)
-		goto err_buckets;
+		goto err_slots;
 	/* The root is never forgotten: the kernel holds it for the mount's life. */
 	tbl->root->nlookup = 1;
 	pthread_mutex_init(&tbl->lock, NULL);
 	return tbl;
 
+err_slots:
+	free(tbl->slots);
 err_buckets:
 	free(tbl->buckets);
 err_tbl:
@@ -155,6 +183,10 @@ node_table_free(struct node_table *tbl)
 	}
 	node_destroy(tbl, tbl->root);
 	free(tbl->buckets);
+	for (size_t i = 0; i < MAX_CHUNKS; i++)
+		free(atomic_load_explicit(&tbl->slots->chunks[i], memory_order_relaxed));
+	free(tbl->slots->free);
+	free(tbl->slots);
 	pthread_mutex_destroy(&tbl->lock);
 	free(tbl);
 }
@@ -165,16 +197,103 @@ node_table_root(struct node_table *tbl)
 	return tbl->root;
 }
 
-struct node *
+static _Atomic(struct node *) *
+slot_ptr(struct slot_table *slots, uint32_t slot)
+{
+	_Atomic(struct node *) *chunk =
+		atomic_load_explicit(&slots->chunks[slot / CHUNK_SLOTS], memory_order_acquire);
+
+	return &chunk[slot % CHUNK_SLOTS];
+}
+
+/*
+ * Make room for slot `slot`, never handed out before: its chunk, and a
+ * place in the free list, which always has room for every slot handed out
+ * so that giving one back never allocates. 0 or -1. Lock held.
+ */
+static int
+slot_room(struct slot_table *slots, uint32_t slot)
+{
+	_Atomic(struct node *) *chunk;
+
+	if (slot == MAX_CHUNKS * CHUNK_SLOTS)
+		return -1;
+	if (slots->free_cap <= slot) {
+		size_t cap = slots->free_cap ? slots->free_cap * 2 : 64;
+		uint32_t *grown = realloc(slots->free, cap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		slots->free = grown;
+		slots->free_cap = cap;
+	}
+	chunk = atomic_load_explicit(&slots->chunks[slot / CHUNK_SLOTS], memory_order_relaxed);
+	if (chunk)
+		return 0;
+	chunk = calloc(CHUNK_SLOTS, sizeof(*chunk));
+	if (!chunk)
+		return -1;
+	atomic_store_explicit(&slots->chunks[slot / CHUNK_SLOTS], chunk, memory_order_release);
+	return 0;
+}
+
+/* A slot for archive node `n`, recorded in n->slot: 0, or -1 when none is left. Lock held. */
+static int
+slot_take(struct slot_table *slots, struct node *n)
+{
+	uint32_t slot;
+
+	if (slots->nfree > 0) {
+		slot = slots->free[--slots->nfree];
+	} else {
+		slot = slots->next;
+		if (slot_room(slots, slot) != 0)
+			return -1;
+		slots->next++;
+	}
+	atomic_store_explicit(slot_ptr(slots, slot), n, memory_order_release);
+	n->slot = slot;
+	return 0;
+}
+
+/* Lock held; the free list has room (slot_take() made it). */
+static void
+slot_give_back(struct slot_table *slots, uint32_t slot)
+{
+	atomic_store_explicit(slot_ptr(slots, slot), NULL, memory_order_relaxed);
+	slots->free[slots->nfree++] = slot;
+}
+
+struct node_ref
 node_table_get(struct node_table *tbl, fuse_ino_t ino)
 {
-	return ino == FUSE_ROOT_ID ? tbl->root : (struct node *)(uintptr_t)ino;
+	uint64_t id = (uint64_t)ino;
+
+	if (id == FUSE_ROOT_ID)
+		return (struct node_ref){ tbl->root, 0 };
+	if (id & ENTRY_TAG) {
+		uint32_t slot = (uint32_t)((id & ~ENTRY_TAG) >> SLOT_SHIFT);
+
+		return (struct node_ref){
+			atomic_load_explicit(slot_ptr(tbl->slots, slot), memory_order_acquire),
+			(uint32_t)id,
+		};
+	}
+	return (struct node_ref){ (struct node *)(uintptr_t)id, 0 };
 }
 
 fuse_ino_t
 node_table_ino(struct node_table *tbl, const struct node *n)
 {
 	return n == tbl->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+fuse_ino_t
+node_table_entry_ino(const struct node *archive, uint32_t index)
+{
+	if (index == 0)
+		return (fuse_ino_t)(uintptr_t)archive;
+	return (fuse_ino_t)(ENTRY_TAG | (uint64_t)archive->slot << SLOT_SHIFT | index);
 }
 
 static bool
@@ -295,6 +414,10 @@ node_table_acquire_archive(struct node_table *tbl, struct node *parent, const ch
 		}
 	}
 	n = node_alloc(parent, name, st, -1, via_symlink);
+	if (n && slot_take(tbl->slots, n) != 0) {
+		free(n);
+		n = NULL;
+	}
 	if (n) {
 		n->kind = NODE_ARCHIVE;
 		n->is_dir = true;
@@ -308,35 +431,14 @@ node_table_acquire_archive(struct node_table *tbl, struct node *parent, const ch
 	return n;
 }
 
-struct node *
-node_table_acquire_entry(struct node_table *tbl, struct node *parent, const char *name,
-			 uint32_t tree_index, bool is_dir, ino_t ino)
+fuse_ino_t
+node_table_acquire_entry(struct node_table *tbl, struct node *archive, uint32_t index)
 {
-	struct stat st = { .st_dev = parent->dev, .st_ino = ino };
-	struct node **slot;
-	struct node *n;
-
 	pthread_mutex_lock(&tbl->lock);
-	slot = &tbl->buckets[hash_key(parent, name, ino) & (tbl->nbuckets - 1)];
-	for (; *slot; slot = &(*slot)->hash_next) {
-		n = *slot;
-		if (n->kind == NODE_ENTRY && n->parent == parent && n->tree_index == tree_index &&
-		    strcmp(n->name, name) == 0) {
-			n->nlookup++;
-			pthread_mutex_unlock(&tbl->lock);
-			return n;
-		}
-	}
-	n = node_alloc(parent, name, &st, -1, false);
-	if (n) {
-		n->kind = NODE_ENTRY;
-		n->is_dir = is_dir;
-		n->map = parent->map;
-		n->tree_index = tree_index;
-		insert_locked(tbl, slot, parent, n);
-	}
+	archive->entry_lookups++;
+	tbl->entry_lookups++;
 	pthread_mutex_unlock(&tbl->lock);
-	return n;
+	return node_table_entry_ino(archive, index);
 }
 
 static void
@@ -344,8 +446,10 @@ unlink_node(struct node_table *tbl, struct node *n)
 {
 	struct node **slot = &tbl->buckets[hash_node(n) & (tbl->nbuckets - 1)];
 
-	if (n->kind == NODE_ARCHIVE)
+	if (n->kind == NODE_ARCHIVE) {
 		TAILQ_REMOVE(&tbl->archives, n, archive_link);
+		slot_give_back(tbl->slots, n->slot);
+	}
 	while (*slot != n)
 		slot = &(*slot)->hash_next;
 	*slot = n->hash_next;
@@ -362,19 +466,17 @@ node_table_hold(struct node_table *tbl, struct node *n)
 	pthread_mutex_unlock(&tbl->lock);
 }
 
-void
-node_table_forget(struct node_table *tbl, struct node *n, uint64_t count)
+/*
+ * Free node `n` if nothing keeps it any more, then every ancestor that it
+ * alone kept alive; returns the freed nodes, chained by hash_next, for
+ * node_destroy() outside the lock. Lock held.
+ */
+static struct node *
+reap_locked(struct node_table *tbl, struct node *n)
 {
 	struct node *doomed = NULL;
 
-	/* The root lives as long as the mount, whatever the kernel says. */
-	if (n == tbl->root)
-		return;
-	pthread_mutex_lock(&tbl->lock);
-	assert(n->nlookup >= count);
-	n->nlookup -= count;
-	/* Free the node, then every ancestor that it alone kept alive. */
-	while (n != tbl->root && n->nlookup == 0 && n->children == 0) {
+	while (n != tbl->root && n->nlookup == 0 && n->children == 0 && n->entry_lookups == 0) {
 		struct node *parent = n->parent;
 
 		unlink_node(tbl, n);
@@ -383,15 +485,54 @@ node_table_forget(struct node_table *tbl, struct node *n, uint64_t count)
 		parent->children--;
 		n = parent;
 	}
-	pthread_mutex_unlock(&tbl->lock);
+	return doomed;
+}
 
-	/* close() outside the lock: it can be slow and needs no protection. */
+/* close() and the mapping's release outside the lock: they can be slow. */
+static void
+destroy_chain(struct node_table *tbl, struct node *doomed)
+{
 	while (doomed) {
 		struct node *next = doomed->hash_next;
 
 		node_destroy(tbl, doomed);
 		doomed = next;
 	}
+}
+
+void
+node_table_forget(struct node_table *tbl, struct node *n, uint64_t count)
+{
+	struct node *doomed;
+
+	/* The root lives as long as the mount, whatever the kernel says. */
+	if (n == tbl->root)
+		return;
+	pthread_mutex_lock(&tbl->lock);
+	assert(n->nlookup >= count);
+	n->nlookup -= count;
+	doomed = reap_locked(tbl, n);
+	pthread_mutex_unlock(&tbl->lock);
+	destroy_chain(tbl, doomed);
+}
+
+void
+node_table_forget_ino(struct node_table *tbl, fuse_ino_t ino, uint64_t count)
+{
+	struct node_ref r = node_table_get(tbl, ino);
+	struct node *doomed;
+
+	if (r.node->kind != NODE_ARCHIVE || r.index == 0) {
+		node_table_forget(tbl, r.node, count);
+		return;
+	}
+	pthread_mutex_lock(&tbl->lock);
+	assert(r.node->entry_lookups >= count);
+	r.node->entry_lookups -= count;
+	tbl->entry_lookups -= count;
+	doomed = reap_locked(tbl, r.node);
+	pthread_mutex_unlock(&tbl->lock);
+	destroy_chain(tbl, doomed);
 }
 
 void
@@ -434,6 +575,17 @@ node_table_count(struct node_table *tbl)
 
 	pthread_mutex_lock(&tbl->lock);
 	count = (unsigned long)tbl->count + 1;
+	pthread_mutex_unlock(&tbl->lock);
+	return count;
+}
+
+unsigned long
+node_table_entry_lookups(struct node_table *tbl)
+{
+	unsigned long count;
+
+	pthread_mutex_lock(&tbl->lock);
+	count = (unsigned long)tbl->entry_lookups;
 	pthread_mutex_unlock(&tbl->lock);
 	return count;
 }

@@ -33,10 +33,33 @@
  * Contents view. An archive node (NODE_ARCHIVE) is a source file shown as
  * a directory: keyed like a file node plus the mapping of the version it
  * shows, on which it holds a reference (released when the node is freed).
- * Entry nodes (NODE_ENTRY), inside an archive, are keyed on (parent, name,
- * tree index) and hold no descriptor and no reference of their own: they
- * keep their archive node alive, as every child keeps its parent. Details
- * in ops_contents.c.
+ * Its node ID is its address, like any node's.
+ *
+ * Entries (the directories and files inside an archive) have no struct
+ * node: a `find` over an archive of a million files would otherwise leave
+ * a million of them behind. An entry's node ID is computed:
+ *
+ *     bit 63     1: an entry (user-space pointers never have it; checked
+ *                when a node is allocated, see node_alloc())
+ *     bits 32-62 the slot of its archive node (a small number each archive
+ *                node gets when it is created, see below)
+ *     bits 0-31  its index in the archive version's tree (never 0: the
+ *                tree's node 0 is the archive itself, the archive node's ID)
+ *
+ * The slot table maps slots back to archive nodes; node_table_get()
+ * resolves any ID to a struct node_ref (the node, and for archives and
+ * entries the tree index) without a lock: the kernel sends requests only
+ * for IDs it holds lookups on, which keep the archive node, its slot and
+ * its mapping alive. The archive node counts the lookups the kernel holds
+ * on all its entries together (entry_lookups): LOOKUP and READDIRPLUS add
+ * to it, FORGET and BATCH_FORGET of an entry ID subtract from it. It lives
+ * while its own lookups, or its entries', are not zero; its slot is freed
+ * with it, so a slot is reused only once every ID made from it was
+ * forgotten. The same entry looked up twice gets the same ID, so the
+ * kernel's counts of it add up like a node's. The st_ino of an entry is a
+ * hash of the archive version and the index (ops_contents.c): stable for
+ * as long as that version exists. Entry IDs exist only in the contents
+ * view, and reach only its code. Details in ops_contents.c.
  */
 #ifndef HEXZFS_NODE_TABLE_H
 #define HEXZFS_NODE_TABLE_H
@@ -54,7 +77,6 @@ struct snapshot_map;
 enum node_kind {
 	NODE_SOURCE,  /* a directory or snapshot file of the source tree */
 	NODE_ARCHIVE, /* contents view: an archive file shown as a directory */
-	NODE_ENTRY,   /* contents view: a directory or file inside an archive */
 };
 
 struct node {
@@ -69,9 +91,10 @@ struct node {
 	bool is_dir;
 	bool via_symlink; /* a file reached through a symbolic link */
 	enum node_kind kind;
-	/* Archive and entry nodes: the version's mapping (owned by archive nodes). */
+	/* Archive nodes: the version's mapping, of which the node holds a reference. */
 	struct snapshot_map *map;
-	uint32_t tree_index; /* archive and entry nodes: index in the archive's tree */
+	uint32_t slot;		/* archive nodes: the slot in their entries' IDs */
+	uint64_t entry_lookups; /* archive nodes: the kernel's lookups of entries; table lock */
 	/* Archive nodes: the table's list of them, for the stale-version sweep. */
 	TAILQ_ENTRY(node) archive_link;
 	/* Source attributes at the last lookup; guarded by the table lock. */
@@ -89,9 +112,23 @@ struct node_table;
 struct node_table *node_table_new(int root_fd, const struct stat *root_attr);
 void node_table_free(struct node_table *tbl);
 
+/*
+ * What a kernel node ID stands for: a node, or an entry of an archive
+ * node. `index` is the tree index for archive nodes (0) and their entries
+ * (1 and up), 0 for source nodes.
+ */
+struct node_ref {
+	struct node *node; /* for an entry, its archive node */
+	uint32_t index;
+};
+
 struct node *node_table_root(struct node_table *tbl);
-struct node *node_table_get(struct node_table *tbl, fuse_ino_t ino);
+/* Resolve node ID `ino`, which the kernel holds lookups on. No lock. */
+struct node_ref node_table_get(struct node_table *tbl, fuse_ino_t ino);
+/* The node ID of node `n`. */
 fuse_ino_t node_table_ino(struct node_table *tbl, const struct node *n);
+/* The node ID of entry `index` of archive node `archive` (index 0: the archive's own). */
+fuse_ino_t node_table_entry_ino(const struct node *archive, uint32_t index);
 
 /*
  * Take one lookup reference on the node for entry `name` of `parent` whose
@@ -115,10 +152,12 @@ struct node *node_table_acquire_archive(struct node_table *tbl, struct node *par
 					const struct timespec *birth, bool via_symlink,
 					struct snapshot_map *map, bool *took);
 
-/* Contents view: the entry node `name` of archive or entry node `parent`. */
-struct node *node_table_acquire_entry(struct node_table *tbl, struct node *parent,
-				      const char *name, uint32_t tree_index, bool is_dir,
-				      ino_t ino);
+/*
+ * Contents view: take one lookup reference on entry `index` (1 and up) of
+ * archive node `archive`, which the caller keeps alive (the kernel holds
+ * a lookup on it or on one of its entries); returns the entry's node ID.
+ */
+fuse_ino_t node_table_acquire_entry(struct node_table *tbl, struct node *archive, uint32_t index);
 
 /*
  * Pin up to `max` archive nodes into `out`, taking a lookup reference on
@@ -139,8 +178,11 @@ void node_table_on_release(struct node_table *tbl,
  */
 void node_table_hold(struct node_table *tbl, struct node *n);
 
-/* Drop `count` lookup references, as FORGET asks. */
+/* Drop `count` lookup references taken on node `n` itself. */
 void node_table_forget(struct node_table *tbl, struct node *n, uint64_t count);
+
+/* Drop `count` lookup references of node ID `ino` (a node's or an entry's), as FORGET asks. */
+void node_table_forget_ino(struct node_table *tbl, fuse_ino_t ino, uint64_t count);
 
 /* Record fresh source attributes of a node / read the last recorded ones. */
 void node_set_attr(struct node_table *tbl, struct node *n, const struct stat *st);
@@ -165,5 +207,8 @@ bool node_is(const struct node *n, const struct stat *st, const struct timespec 
 
 /* Number of live nodes, for the counters. */
 unsigned long node_table_count(struct node_table *tbl);
+
+/* Number of lookups the kernel holds on entries of every archive, for the counters. */
+unsigned long node_table_entry_lookups(struct node_table *tbl);
 
 #endif /* HEXZFS_NODE_TABLE_H */

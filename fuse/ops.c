@@ -21,6 +21,14 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
 		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+	/*
+	 * Lookups and listings of one directory at once: the kernel would
+	 * otherwise take them one by one, and the first lookup of a large
+	 * archive (its manifest parsed) would hold up every name beside it.
+	 * Every operation here is safe to run concurrently.
+	 */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* Nothing is ever written: no writeback cache, no splice from the kernel. */
 	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ);
 	/* Data changes only with mtime; let the kernel drop stale pages by it. */

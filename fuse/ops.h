@@ -14,12 +14,13 @@
 #include "hexzfs.h"
 
 struct node;
+struct node_ref;
 
 /* Fill the operation table handed to fuse_session_new(), for `view`. */
 void ops_fill(struct fuse_lowlevel_ops *ops, enum view view);
 
 /* Shared by lookup and readdirplus: resolve, take a node ref, fill *e. */
-int ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
+int ops_lookup_entry(struct hexzfs *fs, struct node_ref dir, const char *name,
 		     struct fuse_entry_param *e);
 
 /*

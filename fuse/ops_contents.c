@@ -6,11 +6,20 @@
  * Nodes. An archive node (NODE_ARCHIVE) stands for one version of one
  * NAME.hxz file, like a snapshot node in the raw view, and holds a
  * reference on that version's mapping, to which the opened archive and its
- * tree belong. The nodes inside it (NODE_ENTRY) are (parent, name, tree
- * index) and borrow the archive node's mapping: a node keeps its parent,
- * hence its archive node, alive. A new version of the file (replaced or
- * changed in place) gets a new archive node and so new entry nodes, whose
+ * tree belong. What lies inside it has no node of its own: an entry is
+ * (archive node, tree index), its node ID computed from the two, and the
+ * kernel's lookups of all of them are counted on the archive node, which
+ * they keep alive (node_table.h). A new version of the file (replaced or
+ * changed in place) gets a new archive node and so new entry IDs, whose
  * pages the kernel has never cached: keep_cache is always safe.
+ *
+ * Caching. An archive version never changes, so the kernel may keep its
+ * entries' names, attributes, misses and listings (-o contents_timeout=,
+ * readdirplus, cache_readdir) for as long as the version is shown: the
+ * archive's own name keeps the short -o entry_timeout=, so a new version
+ * is found at its next lookup, and the sweep (contents_sweep()) makes the
+ * kernel drop the name of a version that went away, and with it every
+ * entry it cached below it, whose forgets then free the archive node.
  *
  * Reads. A handle holds its own reference on the mapping, so a deleted or
  * replaced archive keeps serving the handles opened before. read pins the
@@ -85,16 +94,11 @@ handle_unlink(struct contents_handle *h)
 	pthread_mutex_unlock(&open_handles_lock);
 }
 
+/* The version archive node `n` shows. */
 static struct archive_version *
 version_of(const struct node *n)
 {
 	return atomic_load_explicit(&n->map->contents, memory_order_acquire);
-}
-
-static void
-tree_node_of(const struct node *n, struct tree_node *out)
-{
-	contents_tree_get(&version_of(n)->tree, n->tree_index, out);
 }
 
 /* ---- attributes ---- */
@@ -150,20 +154,24 @@ tree_attr(const struct hexzfs *fs, const struct archive_version *v, uint32_t ind
 	entry_attr(&fs->cfg, &src, out);
 }
 
-void
-contents_node_attr(const struct hexzfs *fs, const struct node *n, struct stat *out)
+double
+contents_node_attr(const struct hexzfs *fs, struct node_ref r, struct stat *out)
 {
-	tree_attr(fs, version_of(n), n->tree_index, out);
+	tree_attr(fs, version_of(r.node), r.index, out);
+	/* The archive's own attributes are those of its file, looked up by name. */
+	return r.index == 0 ? fs->cfg.attr_timeout : fs->cfg.contents_timeout;
 }
 
+/* The reply for entry `index` (1 and up) of archive node `a`, of which the caller took a lookup. */
 static void
-fill_entry(const struct hexzfs *fs, const struct node *n, struct fuse_entry_param *e)
+fill_entry(const struct hexzfs *fs, struct node *a, uint32_t index, fuse_ino_t ino,
+	   struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->ino = node_table_ino(fs->nodes, n);
-	e->attr_timeout = fs->cfg.attr_timeout;
-	e->entry_timeout = fs->cfg.entry_timeout;
-	contents_node_attr(fs, n, &e->attr);
+	e->ino = ino;
+	e->attr_timeout = fs->cfg.contents_timeout;
+	e->entry_timeout = fs->cfg.contents_timeout;
+	tree_attr(fs, version_of(a), index, &e->attr);
 }
 
 /* ---- finding archives ---- */
@@ -251,48 +259,141 @@ contents_lookup_archive(struct hexzfs *fs, struct node *parent, const char *name
 		map_cache_release(fs->maps, map, true);
 	if (!n)
 		return -ENOMEM;
-	fill_entry(fs, n, e);
+	memset(e, 0, sizeof(*e));
+	e->ino = node_table_ino(fs->nodes, n);
+	e->attr_timeout = fs->cfg.attr_timeout;
+	e->entry_timeout = fs->cfg.entry_timeout;
+	contents_node_attr(fs, (struct node_ref){ n, 0 }, &e->attr);
 	return 0;
 }
 
 int
-contents_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
+contents_lookup_entry(struct hexzfs *fs, struct node_ref parent, const char *name,
 		      struct fuse_entry_param *e)
 {
-	const struct archive_version *v = version_of(parent);
-	uint32_t index = contents_tree_lookup(&v->tree, parent->tree_index, name);
-	struct tree_node t;
-	struct node *n;
+	const struct archive_version *v = version_of(parent.node);
+	uint32_t index = contents_tree_lookup(&v->tree, parent.index, name);
+	fuse_ino_t ino;
 
 	if (index == TREE_NONE)
 		return -ENOENT;
-	contents_tree_get(&v->tree, index, &t);
-	n = node_table_acquire_entry(fs->nodes, parent, name, index, t.is_dir,
-				     entry_ino(v, index));
-	if (!n)
-		return -ENOMEM;
-	fill_entry(fs, n, e);
+	ino = node_table_acquire_entry(fs->nodes, parent.node, index);
+	fill_entry(fs, parent.node, index, ino, e);
 	return 0;
 }
 
-int
-contents_list(const struct hexzfs *fs, const struct node *dir,
-	      int (*add)(void *ctx, const char *name, ino_t ino, unsigned char type), void *ctx)
-{
-	const struct archive_version *v = version_of(dir);
-	struct tree_node d, c;
-	uint32_t i;
-	int ret;
+/* ---- listings ---- */
 
-	(void)fs;
-	contents_tree_get(&v->tree, dir->tree_index, &d);
-	for (i = d.first_child; i < d.first_child + d.child_count; i++) {
-		contents_tree_get(&v->tree, i, &c);
-		ret = add(ctx, c.name, entry_ino(v, i), c.is_dir ? DT_DIR : DT_REG);
-		if (ret)
-			return ret;
+void
+contents_opendir(struct hexzfs *fs, struct node_ref dir, struct fuse_file_info *fi)
+{
+	(void)fs, (void)dir;
+	/*
+	 * The tree is the listing: nothing to keep per handle, and what the
+	 * kernel cached of it stays true for as long as the version lives.
+	 */
+	fi->fh = 0;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+}
+
+/* The inode number shown for "." or ".." as tree node `index` of archive node `a`. */
+static ino_t
+dot_ino(const struct node *a, uint32_t index)
+{
+	if (index == 0)
+		return a->ino;
+	return entry_ino(version_of(a), index);
+}
+
+/*
+ * Entry `pos` of the listing of `dir`: 0 is ".", 1 is "..", 2 and up the
+ * children in tree order. Fills *name, *attr (st_ino and the type) and the
+ * child's tree index (0 for the dots).
+ */
+static void
+listed_entry(const struct node_ref dir, const struct tree_node *d, size_t pos, struct tree_node *c,
+	     const char **name, struct stat *attr, uint32_t *index)
+{
+	const struct archive_version *v = version_of(dir.node);
+
+	memset(attr, 0, sizeof(*attr));
+	attr->st_mode = S_IFDIR;
+	*index = 0;
+	if (pos == 0) {
+		*name = ".";
+		attr->st_ino = dot_ino(dir.node, dir.index);
+	} else if (pos == 1) {
+		*name = "..";
+		attr->st_ino =
+			dir.index == 0 ? dir.node->parent->ino : dot_ino(dir.node, d->parent);
+	} else {
+		*index = d->first_child + (uint32_t)(pos - 2);
+		contents_tree_get(&v->tree, *index, c);
+		*name = c->name;
+		attr->st_ino = entry_ino(v, *index);
+		attr->st_mode = c->is_dir ? S_IFDIR : S_IFREG;
 	}
-	return 0;
+}
+
+void
+contents_readdir(fuse_req_t req, struct node_ref dir, size_t size, off_t off, bool plus)
+{
+	struct hexzfs *fs = hexzfs_of(req);
+	const struct archive_version *v = version_of(dir.node);
+	struct tree_node d, c;
+	size_t pos = 0, total;
+	uint64_t taken = 0;
+	char *buf;
+
+	contents_tree_get(&v->tree, dir.index, &d);
+	total = 2 + (size_t)d.child_count;
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? total : (size_t)off; i < total; i++) {
+		struct fuse_entry_param e;
+		const char *name;
+		uint32_t index;
+		size_t need;
+
+		memset(&e, 0, sizeof(e));
+		listed_entry(dir, &d, i, &c, &name, &e.attr, &index);
+		if (!plus) {
+			need = fuse_add_direntry(req, buf + pos, size - pos, name, &e.attr,
+						 (off_t)i + 1);
+			if (need > size - pos)
+				break;
+			pos += need;
+			continue;
+		}
+		/*
+		 * Room first: every entry with a node ID in the reply is a
+		 * lookup the kernel takes. The dots get none (node ID 0), as
+		 * the kernel takes no lookup on them.
+		 */
+		need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
+		if (need > size - pos)
+			break;
+		if (index != 0) {
+			fill_entry(fs, dir.node, index,
+				   node_table_acquire_entry(fs->nodes, dir.node, index), &e);
+			taken++;
+		}
+		pos += fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, (off_t)i + 1);
+	}
+	STAT_ADD(&fs->stats, readdirs, 1);
+	/*
+	 * A reply that never reached the kernel (the reader was interrupted)
+	 * took no lookups there: give them back, or the archive would stay
+	 * open for good. Every entry's lookups count on the archive node, so
+	 * any entry's ID gives them back.
+	 */
+	if (fuse_reply_buf(req, buf, pos) != 0 && taken > 0)
+		node_table_forget_ino(fs->nodes, node_table_entry_ino(dir.node, 1), taken);
+	free(buf);
 }
 
 /* ---- data ---- */
@@ -304,14 +405,14 @@ handle_of(const struct fuse_file_info *fi)
 }
 
 void
-contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+contents_open(fuse_req_t req, struct node_ref r, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
-	struct archive_version *v = version_of(n);
+	struct archive_version *v = version_of(r.node);
 	struct tree_node node, *t = &node;
 	struct contents_handle *h;
 
-	tree_node_of(n, &node);
+	contents_tree_get(&v->tree, r.index, &node);
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -321,7 +422,7 @@ contents_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->map = n->map;
+	h->map = r.node->map;
 	map_cache_get(fs->maps, h->map);
 	h->archive = v->archive;
 	h->version = v;
@@ -469,7 +570,8 @@ contents_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		 * page cache: neither gets the block fill.
 		 */
 		struct block_fill *fill = sequential || h->direct ? NULL : fs->contents->fill;
-		struct node *n = node_table_get(fs->nodes, ino);
+		/* An entry's archive node: holding it keeps the archive open. */
+		struct node *n = node_table_get(fs->nodes, ino).node;
 		uint64_t file_size = h->size; /* h may be gone once the reply is out */
 
 		if (fill)

@@ -4,7 +4,8 @@
  * keeps the visible entries in the handle, so offsets are plain indexes and
  * stay valid however the source changes meanwhile; a rewind (offset 0 after
  * entries were served) reads it again, so new snapshots show on the next
- * listing.
+ * listing. Directories inside archives never change: they are listed
+ * straight from the archive's tree (contents_readdir()).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -151,12 +152,6 @@ visible_type(struct hexzfs *fs, const struct node *dir, int dirfd, const struct 
 	}
 }
 
-static int
-add_listed(void *l, const char *name, ino_t ino, unsigned char type)
-{
-	return listing_add(l, name, ino, type);
-}
-
 static bool
 is_dot_or_dotdot(const char *name)
 {
@@ -172,16 +167,6 @@ listing_load(struct hexzfs *fs, struct node *dir, struct dir_listing *l)
 	int ret = 0;
 
 	listing_clear(l);
-	if (dir->kind != NODE_SOURCE) {
-		ret = listing_add(l, ".", dir->ino, DT_DIR);
-		if (!ret)
-			ret = listing_add(l, "..", dir->parent->ino, DT_DIR);
-		if (!ret)
-			ret = contents_list(fs, dir, add_listed, l);
-		if (ret)
-			listing_clear(l);
-		return ret;
-	}
 	fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -227,14 +212,21 @@ void
 ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
-	struct dir_listing *l = calloc(1, sizeof(*l));
+	struct node_ref r = node_table_get(fs->nodes, ino);
+	struct dir_listing *l;
 	int ret;
 
+	if (r.node->kind != NODE_SOURCE) {
+		contents_opendir(fs, r, fi);
+		fuse_reply_open(req, fi);
+		return;
+	}
+	l = calloc(1, sizeof(*l));
 	if (!l) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = listing_load(fs, node_table_get(fs->nodes, ino), l);
+	ret = listing_load(fs, r.node, l);
 	if (ret < 0) {
 		free(l);
 		fuse_reply_err(req, -ret);
@@ -256,9 +248,12 @@ ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dir_listing *l = listing_of(fi);
 
 	(void)ino;
-	listing_unlink(l);
-	listing_clear(l);
-	free(l);
+	/* Directories inside archives have no listing (contents_opendir()). */
+	if (l) {
+		listing_unlink(l);
+		listing_clear(l);
+		free(l);
+	}
 	fuse_reply_err(req, 0);
 }
 
@@ -282,12 +277,17 @@ reply_listing(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	      bool plus)
 {
 	struct hexzfs *fs = hexzfs_of(req);
-	struct node *dir = node_table_get(fs->nodes, ino);
+	struct node_ref r = node_table_get(fs->nodes, ino);
+	struct node *dir = r.node;
 	struct dir_listing *l = listing_of(fi);
 	char *buf;
 	size_t pos = 0;
 	int ret;
 
+	if (dir->kind != NODE_SOURCE) {
+		contents_readdir(req, r, size, off, plus);
+		return;
+	}
 	STAT_ADD(&fs->stats, readdirs, 1);
 	if (off == 0 && l->served) {
 		ret = listing_load(fs, dir, l);
@@ -322,7 +322,7 @@ reply_listing(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
 		if (need > size - pos)
 			break;
-		if (!is_dot_or_dotdot(name) && ops_lookup_entry(fs, dir, name, &e) != 0)
+		if (!is_dot_or_dotdot(name) && ops_lookup_entry(fs, r, name, &e) != 0)
 			continue; /* vanished since the listing was read */
 		pos += fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, (off_t)i + 1);
 	}

@@ -145,7 +145,8 @@ void
 ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
-	struct node *n = node_table_get(fs->nodes, ino);
+	struct node_ref r = node_table_get(fs->nodes, ino);
+	struct node *n = r.node;
 	struct snapshot_map *map;
 	struct stat st, known;
 	bool attr_stale;
@@ -153,7 +154,7 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	tune_readahead_once(fs);
 	if (n->kind != NODE_SOURCE) {
-		contents_open(req, n, fi);
+		contents_open(req, r, fi);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
@@ -285,7 +286,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	int ret;
 
 	STAT_ADD(&fs->stats, reads, 1);
-	source_ref_of(node_table_get(fs->nodes, ino), &src);
+	source_ref_of(node_table_get(fs->nodes, ino).node, &src);
 	if (shrunk_in_place(&src, len) || (off >= 0 && kernel_size_stale(fi, size, off, len))) {
 		STAT_ADD(&fs->stats, read_errors, 1);
 		fuse_reply_err(req, EIO);
@@ -348,7 +349,7 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hexzfs *fs = hexzfs_of(req);
 	struct snapshot_map *map = map_of(fi);
 
-	map_cache_release(fs->maps, map, still_current(node_table_get(fs->nodes, ino), map));
+	map_cache_release(fs->maps, map, still_current(node_table_get(fs->nodes, ino).node, map));
 	STAT_ADD(&fs->stats, open_files, -1);
 	fuse_reply_err(req, 0);
 }

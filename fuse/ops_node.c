@@ -13,9 +13,10 @@
 #include "ops_contents.h"
 
 int
-ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
+ops_lookup_entry(struct hexzfs *fs, struct node_ref dir, const char *name,
 		 struct fuse_entry_param *e)
 {
+	struct node *parent = dir.node;
 	struct timespec birth;
 	struct stat st;
 	bool via_symlink;
@@ -25,7 +26,7 @@ ops_lookup_entry(struct hexzfs *fs, struct node *parent, const char *name,
 
 	STAT_ADD(&fs->stats, lookups, 1);
 	if (parent->kind != NODE_SOURCE)
-		return contents_lookup_entry(fs, parent, name, e);
+		return contents_lookup_entry(fs, dir, name, e);
 	ret = entry_resolve(fs, parent->fd, name, &st, &birth, &via_symlink);
 	if (ret < 0)
 		return ret;
@@ -62,20 +63,25 @@ void
 ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct hexzfs *fs = hexzfs_of(req);
+	struct node_ref dir = node_table_get(fs->nodes, parent);
 	struct fuse_entry_param e;
-	int ret = ops_lookup_entry(fs, node_table_get(fs->nodes, parent), name, &e);
+	int ret = ops_lookup_entry(fs, dir, name, &e);
+	/* A name missing from an archive version stays missing as long as it lives. */
+	double negative =
+		dir.node->kind == NODE_SOURCE ? fs->cfg.negative_timeout : fs->cfg.contents_timeout;
 
-	if (ret == -ENOENT && fs->cfg.negative_timeout > 0) {
+	if (ret == -ENOENT && negative > 0) {
 		/* A reply with node ID 0 lets the kernel cache the miss. */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = fs->cfg.negative_timeout;
+		e.entry_timeout = negative;
 		fuse_reply_entry(req, &e);
 		return;
 	}
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_entry(req, &e);
+	else if (fuse_reply_entry(req, &e) != 0)
+		/* Interrupted: the kernel never got the lookup. */
+		node_table_forget_ino(fs->nodes, e.ino, 1);
 }
 
 void
@@ -83,7 +89,7 @@ ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct hexzfs *fs = hexzfs_of(req);
 
-	node_table_forget(fs->nodes, node_table_get(fs->nodes, ino), nlookup);
+	node_table_forget_ino(fs->nodes, ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -93,8 +99,7 @@ ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 	struct hexzfs *fs = hexzfs_of(req);
 
 	for (size_t i = 0; i < count; i++)
-		node_table_forget(fs->nodes, node_table_get(fs->nodes, forgets[i].ino),
-				  forgets[i].nlookup);
+		node_table_forget_ino(fs->nodes, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -138,16 +143,17 @@ void
 ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
+	struct node_ref r = node_table_get(fs->nodes, ino);
+	struct node *n = r.node;
 	struct stat src, shown;
+	double timeout;
 	int ret;
-
-	struct node *n = node_table_get(fs->nodes, ino);
 
 	(void)fi;
 	STAT_ADD(&fs->stats, getattrs, 1);
 	if (n->kind != NODE_SOURCE) {
-		contents_node_attr(fs, n, &shown);
-		fuse_reply_attr(req, &shown, fs->cfg.attr_timeout);
+		timeout = contents_node_attr(fs, r, &shown);
+		fuse_reply_attr(req, &shown, timeout);
 		return;
 	}
 	ret = node_attr(fs, n, &src);

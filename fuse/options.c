@@ -37,6 +37,7 @@ enum {
 	KEY_PARENTS,
 	KEY_WORKERS,
 	KEY_BLOCK_FILL,
+	KEY_CONTENTS_TIMEOUT,
 };
 
 static const struct fuse_opt hexzfs_opts[] = {
@@ -58,6 +59,7 @@ static const struct fuse_opt hexzfs_opts[] = {
 	FUSE_OPT_KEY("parents=", KEY_PARENTS),
 	FUSE_OPT_KEY("workers=", KEY_WORKERS),
 	FUSE_OPT_KEY("block_fill=", KEY_BLOCK_FILL),
+	FUSE_OPT_KEY("contents_timeout=", KEY_CONTENTS_TIMEOUT),
 	FUSE_OPT_END,
 };
 
@@ -230,6 +232,11 @@ take_option(struct parse_state *ps, int key, const char *arg)
 			bad_value(ps->cli, name, value,
 				  "seconds, a decimal number from 0 to 1000000000");
 		break;
+	case KEY_CONTENTS_TIMEOUT:
+		if (parse_seconds(value, &cfg->contents_timeout))
+			bad_value(ps->cli, name, value,
+				  "seconds, a decimal number from 0 to 1000000000");
+		break;
 	case KEY_TIMEOUT:
 		if (parse_seconds(value, &cfg->entry_timeout))
 			bad_value(ps->cli, name, value,
@@ -335,7 +342,7 @@ on_argument(void *data, const char *arg, int key, struct fuse_args *outargs)
 		ps->cli->positional[ps->cli->npositional++] = strdup(arg);
 		return 0;
 	}
-	if (key >= KEY_SOURCE && key <= KEY_BLOCK_FILL) {
+	if (key >= KEY_SOURCE && key <= KEY_CONTENTS_TIMEOUT) {
 		take_option(ps, key, arg);
 		return 0;
 	}
@@ -360,6 +367,7 @@ options_parse(struct fuse_args *args, struct hexzfs_config *cfg, struct cli *cli
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0.0;
+	cfg->contents_timeout = DEFAULT_CONTENTS_TIMEOUT;
 	cfg->map_cache = 16384;
 	cfg->symlinks = SYMLINKS_INSIDE;
 	cfg->readahead_kb = 1024;
@@ -484,6 +492,11 @@ options_print_usage(const char *prog)
 	       "                           decompressed block, give the kernel's page cache\n"
 	       "                           the rest of it, as the kernel's squashfs does\n"
 	       "                           (default on)\n"
+	       "    -o contents_timeout=SECS\n"
+	       "                           contents view: how long the kernel trusts names,\n"
+	       "                           attributes, misses and listings inside an archive,\n"
+	       "                           which never change (default 1000000000; the\n"
+	       "                           archives' own names keep entry_timeout)\n"
 	       "\n"
 	       "Always on: -o ro,default_permissions,subtype=hexzfs,fsname=SNAPSHOT_DIR\n"
 	       "Send SIGUSR1 to the daemon to log its counters.\n"

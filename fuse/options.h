@@ -15,6 +15,13 @@
  */
 #define DEFAULT_CACHE_SIZE (256ull << 20)
 
+/*
+ * What lies inside an archive version never changes, and a version that
+ * goes away is invalidated (contents_sweep()): trusted for good, as
+ * squashfuse trusts its image.
+ */
+#define DEFAULT_CONTENTS_TIMEOUT 1e9
+
 struct cli {
 	char *positional[2]; /* SNAPSHOT_DIR MOUNTPOINT, or MOUNTPOINT alone */
 	int npositional;

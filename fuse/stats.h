@@ -22,13 +22,18 @@ struct hexzfs_stats {
 	atomic_uint_fast64_t map_misses;
 	atomic_uint_fast64_t map_evictions;
 	atomic_uint_fast64_t archive_errors; /* contents view: archive versions not shown */
+	atomic_uint_fast64_t archive_opens;  /* contents view: archive versions opened */
 	atomic_int_fast64_t open_files; /* handles open right now */
 };
 
 #define STAT_ADD(stats, field, n)                                                                  \
 	atomic_fetch_add_explicit(&(stats)->field, (n), memory_order_relaxed)
 
-/* Write every counter on one log line at INFO level. */
-void stats_log(struct hexzfs_stats *stats, unsigned long nodes, unsigned long mappings);
+/*
+ * Write every counter on one log line at INFO level, with the live nodes,
+ * the lookups the kernel holds on entries inside archives, and the mappings.
+ */
+void stats_log(struct hexzfs_stats *stats, unsigned long nodes, unsigned long entries,
+	       unsigned long mappings);
 
 #endif /* HEXZFS_STATS_H */

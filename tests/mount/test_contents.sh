@@ -307,7 +307,8 @@ unmount_contents
 
 for bad in view=foo view= view=Contents cache_size=0 cache_size=1x cache_size=2000G \
 	cache_size=512K cache_size=-1M cache_size= cache_size=1.5M parents=bar parents= \
-	parents=Inside workers=-1 workers=999 workers=abc workers= passfile=; do
+	parents=Inside workers=-1 workers=999 workers=abc workers= passfile= contents_timeout=-1 \
+	contents_timeout=1x contents_timeout=2000000000 contents_timeout=; do
 	names=${bad%%=*}
 	[ -z "${bad#*=}" ] || names+="|${bad#*=}"
 	expect_refused "-o $bad" "$names" "$HEXZFS" -o "$bad" "$SRC" "$MNT"
