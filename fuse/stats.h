@@ -21,6 +21,8 @@ struct hexzfs_stats {
 	atomic_uint_fast64_t map_hits;
 	atomic_uint_fast64_t map_misses;
 	atomic_uint_fast64_t map_evictions;
+	/* Leases let go of for a writer. */
+	atomic_uint_fast64_t lease_breaks;
 	atomic_uint_fast64_t archive_errors; /* contents view: archive versions not shown */
 	atomic_int_fast64_t open_files; /* handles open right now */
 };
@@ -29,6 +31,7 @@ struct hexzfs_stats {
 	atomic_fetch_add_explicit(&(stats)->field, (n), memory_order_relaxed)
 
 /* Write every counter on one log line at INFO level. */
-void stats_log(struct hexzfs_stats *stats, unsigned long nodes, unsigned long mappings);
+void stats_log(struct hexzfs_stats *stats, unsigned long nodes, unsigned long mappings,
+	       unsigned long leases);
 
 #endif /* HEXZFS_STATS_H */

@@ -13,7 +13,7 @@ build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
 # The python3 modules and b3sum write and check archives independently of
 # the C code.
 test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck
-	python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev)
+	python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev strace)
 
 case ${1:-test} in
 build) want=("${build_pkgs[@]}") ;;
