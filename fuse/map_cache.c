@@ -45,6 +45,13 @@ struct map_cache {
 	atomic_ulong reading[2];
 };
 
+/*
+ * The smallest snapshot worth a lease: taking one costs six system calls
+ * and a descriptor, which reads of a file this small, answered in one or
+ * a few requests, would not win back from the two checks each.
+ */
+#define LEASE_MIN_SIZE ((off_t)1 << 20)
+
 /* Stat calls one sweep may make while holding the lock. */
 #define SWEEP_BATCH 512
 
@@ -383,7 +390,8 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct
 		 * In the hash before the lease exists and under the lock the
 		 * housekeeper takes: a break that comes at once finds it.
 		 */
-		if (cache->leasing && cache->leases < cache->lease_max)
+		if (cache->leasing && cache->leases < cache->lease_max &&
+		    fresh->size >= LEASE_MIN_SIZE)
 			lease_locked(cache, fresh, fd);
 	}
 	pthread_mutex_unlock(&cache->lock);

@@ -13,8 +13,8 @@
  * place under its mapping would have reads answered with the zeros the
  * truncation leaves; the read path guards against it by checking the
  * file's size before and after each reply (ops_file.c), two system calls
- * per request. A mapping made while no one has the file open for writing
- * takes a read lease on it instead (lease.h), one descriptor per mapping:
+ * per request. A mapping of at least 1 MiB made while no one has the file
+ * open for writing takes a read lease on it instead (lease.h), one descriptor per mapping:
  * until the lease breaks, no process can shrink the file, and reads of the
  * mapping skip the checks ("leased reads"). A breaking lease is handled by
  * the housekeeper (map_cache_leases_check()): it marks the mapping

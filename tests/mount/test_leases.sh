@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The raw view's read leases (README: "How the raw view keeps a truncated
-# snapshot from reading as zeros"). A snapshot mapped while no one has it
-# open for writing is leased: its reads make no system call of their own
+# The raw view's read leases (README: "How reads are kept from zeros"). A
+# snapshot of 1 MiB or more mapped while no one has it open for writing is
+# leased: its reads make no system call of their own
 # (no size check), a writer that opens it or truncates it is let through
 # at once (not after the kernel's lease-break-time), and from then on its
 # reads check the size again: a truncated version fails with EIO. A
@@ -22,6 +22,7 @@ rand leased.hxz $((4 * 1024 * 1024))
 rand writer.hxz $((4 * 1024 * 1024))
 rand trunc.hxz $((4 * 1024 * 1024))
 rand busy.hxz $((4 * 1024 * 1024))
+rand small.hxz $((1024 * 1024 - 1))
 
 # The daemon's lease lines in /proc/locks for source file NAME (0 or more).
 leases_on() { # NAME
@@ -66,6 +67,9 @@ check_le "[leased] every O_DIRECT read reached the daemon ($READS replies)" "$RE
 check_le "[leased] reads make no size check (statx + fstatat over $READS reads, open and attributes included: at most 4)" \
 	"$(size_checks)" 4
 check_cmp "[leased] reads are correct" "$SRC/leased.hxz" "$MNT/leased.hxz"
+cat "$MNT/small.hxz" >/dev/null
+check_eq "a snapshot under 1 MiB is not leased (a lease costs more than its checks)" 0 \
+	"$(leases_on small.hxz)"
 
 # ------------------------------------- a writer opens it: the lease breaks
 
