@@ -177,7 +177,8 @@ START_TEST(test_truncate_waits_for_leased_read)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 2 * MIB);
 	map_cache_read_end(cache, token);
-	ck_assert_msg(readable_within(done[0], 5000), "truncate(2) did not go through after the read");
+	ck_assert_msg(readable_within(done[0], 5000),
+		      "truncate(2) did not go through after the read");
 	close(done[0]);
 	ck_assert_int_eq(waitpid(truncator, &status, 0), truncator);
 	tu_assert_exited(status, 0);
