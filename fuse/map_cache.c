@@ -33,7 +33,8 @@ struct map_cache {
 	bool sweep_off;		  /* /proc/self/map_files is not ours to read */
 	/* Leases: set once before the loop; the count is guarded by the lock. */
 	bool leasing;
-	unsigned long leases, lease_max;
+	atomic_ulong leases; /* changed under the lock, read without */
+	unsigned long lease_max;
 	/*
 	 * Leased reads in flight, counted in two generations: a breaking
 	 * lease moves new reads to the other counter and waits for its old
@@ -88,7 +89,7 @@ static void
 forget_lease_locked(struct map_cache *cache, struct snapshot_map *m)
 {
 	if (m->lease_fd >= 0)
-		cache->leases--;
+		atomic_fetch_sub_explicit(&cache->leases, 1, memory_order_relaxed);
 }
 
 struct map_cache *
@@ -166,7 +167,7 @@ unlease_locked(struct map_cache *cache, struct snapshot_map *m)
 	}
 	lease_drop(m->lease_fd);
 	m->lease_fd = -1;
-	cache->leases--;
+	atomic_fetch_sub_explicit(&cache->leases, 1, memory_order_relaxed);
 	STAT_ADD(cache->stats, lease_breaks, 1);
 }
 
@@ -189,12 +190,7 @@ map_cache_leases_check(struct map_cache *cache, int fd)
 unsigned long
 map_cache_leases(struct map_cache *cache)
 {
-	unsigned long n;
-
-	pthread_mutex_lock(&cache->lock);
-	n = cache->leases;
-	pthread_mutex_unlock(&cache->lock);
-	return n;
+	return atomic_load_explicit(&cache->leases, memory_order_relaxed);
 }
 
 void
@@ -305,15 +301,19 @@ destroy_list(struct snapshot_map *m)
 }
 
 /*
- * Lease the file of a mapping just made from `fd`. A file that is open for
- * writing, or not leasable, leaves the mapping checked: that costs two
- * system calls per read, and nothing else.
+ * Try to lease the file of a mapping just made from `fd`, outside the
+ * lock: fstatfs() and fstat() may wait on the filesystem. A file that is
+ * open for writing, or not leasable, leaves the mapping without a lease:
+ * checked, which costs two system calls per read, and nothing else.
  */
 static void
-lease_locked(struct map_cache *cache, struct snapshot_map *m, int fd)
+lease_fresh(struct map_cache *cache, struct snapshot_map *m, int fd)
 {
 	struct stat now;
 
+	if (!cache->leasing || m->size < LEASE_MIN_SIZE ||
+	    atomic_load_explicit(&cache->leases, memory_order_relaxed) >= cache->lease_max)
+		return;
 	m->lease_fd = lease_take(fd);
 	if (m->lease_fd < 0)
 		return;
@@ -326,9 +326,26 @@ lease_locked(struct map_cache *cache, struct snapshot_map *m, int fd)
 	    (uint64_t)now.st_size != hexz_storage_len(m->storage)) {
 		lease_drop(m->lease_fd);
 		m->lease_fd = -1;
+	}
+}
+
+/*
+ * A fresh mapping has just entered the hash, where the housekeeper finds
+ * it: from now on it answers the breaks. One that came before found
+ * nothing, so look at the lease once more here, under the same lock.
+ */
+static void
+lease_publish_locked(struct map_cache *cache, struct snapshot_map *m)
+{
+	if (m->lease_fd < 0)
+		return;
+	if (atomic_load_explicit(&cache->leases, memory_order_relaxed) >= cache->lease_max ||
+	    !lease_held(m->lease_fd)) {
+		lease_drop(m->lease_fd);
+		m->lease_fd = -1;
 		return;
 	}
-	cache->leases++;
+	atomic_fetch_add_explicit(&cache->leases, 1, memory_order_relaxed);
 	atomic_store(&m->checked, false);
 }
 
@@ -377,6 +394,7 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct
 	fresh->refs = 1;
 	fresh->lease_fd = -1;
 	atomic_init(&fresh->checked, true);
+	lease_fresh(cache, fresh, fd);
 
 	pthread_mutex_lock(&cache->lock);
 	found = lookup_locked(cache, st);
@@ -386,17 +404,13 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct
 		fresh->hash_next = cache->buckets[b];
 		cache->buckets[b] = fresh;
 		cache->total++;
-		/*
-		 * In the hash before the lease exists and under the lock the
-		 * housekeeper takes: a break that comes at once finds it.
-		 */
-		if (cache->leasing && cache->leases < cache->lease_max &&
-		    fresh->size >= LEASE_MIN_SIZE)
-			lease_locked(cache, fresh, fd);
+		lease_publish_locked(cache, fresh);
 	}
 	pthread_mutex_unlock(&cache->lock);
 
 	if (found) {
+		if (fresh->lease_fd >= 0)
+			lease_drop(fresh->lease_fd);
 		hexz_storage_close(fresh->storage);
 		free(fresh);
 		fresh = found;
