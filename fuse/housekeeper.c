@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "contents.h"
+#include "lease.h"
 #include "log.h"
 #include "map_cache.h"
 #include "node_table.h"
@@ -42,6 +43,9 @@ taken_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
 	sigaddset(set, inval_signal());
+	/* Lease breaks, and SIGIO if their queue overflowed (see map_cache.h). */
+	sigaddset(set, lease_signal());
+	sigaddset(set, SIGIO);
 }
 
 static void
@@ -172,9 +176,15 @@ housekeeper_main(void *arg)
 				invalidate(fs, (fuse_ino_t)(uintptr_t)info.si_value.sival_ptr);
 			continue;
 		}
+		/* Even while stopping: a writer waits for the answer. */
+		if (sig == lease_signal() || sig == SIGIO) {
+			map_cache_leases_check(fs->maps, sig == SIGIO ? -1 : info.si_fd);
+			continue;
+		}
 		if (sig == SIGUSR1) {
 			stats_log(&fs->stats, node_table_count(fs->nodes),
-				  node_table_entry_lookups(fs->nodes), map_cache_count(fs->maps));
+				  node_table_entry_lookups(fs->nodes), map_cache_count(fs->maps),
+				  map_cache_leases(fs->maps));
 			contents_log_stats(fs);
 			continue;
 		}

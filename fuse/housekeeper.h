@@ -2,8 +2,9 @@
 /*
  * A background thread for what is not a request: the signals, the counters,
  * the idle timeout, once a second a sweep of the idle mappings (see
- * map_cache_sweep()), and telling the kernel to drop what it cached of a
- * file that shrank in place (housekeeper_invalidate()).
+ * map_cache_sweep()), telling the kernel to drop what it cached of a
+ * file that shrank in place (housekeeper_invalidate()), and letting go of
+ * the read leases writers break (map_cache_leases_check()).
  *
  * Signals. SIGTERM, SIGINT, SIGHUP and SIGUSR1 are blocked in every thread
  * and taken synchronously here with sigtimedwait(), instead of by

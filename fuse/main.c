@@ -307,6 +307,9 @@ main(int argc, char *argv[])
 		fuse_set_signal_handlers(fs.se);
 	} else {
 		contents_start_fill(&fs);
+		/* The housekeeper answers lease breaks; the contents view checks blocks instead. */
+		if (fs.cfg.view == VIEW_RAW)
+			map_cache_enable_leases(fs.maps);
 	}
 
 	served = serve(&fs, &opts);
@@ -321,7 +324,7 @@ main(int argc, char *argv[])
 	contents_stop(&fs);
 	if (fs.cfg.debug) {
 		stats_log(&fs.stats, node_table_count(fs.nodes), node_table_entry_lookups(fs.nodes),
-			  map_cache_count(fs.maps));
+			  map_cache_count(fs.maps), map_cache_leases(fs.maps));
 		contents_log_stats(&fs);
 	}
 	leave_tables(&fs);

@@ -7,12 +7,15 @@
 #include "map_cache.h"
 
 #include "contents.h"
+#include "lease.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUCKETS 4096u
@@ -28,7 +31,27 @@ struct map_cache {
 	struct hexzfs_stats *stats;
 	unsigned int sweep_round; /* mappings with swept != this are due */
 	bool sweep_off;		  /* /proc/self/map_files is not ours to read */
+	/* Leases: set once before the loop; the count is guarded by the lock. */
+	bool leasing;
+	atomic_ulong leases; /* changed under the lock, read without */
+	unsigned long lease_max;
+	/*
+	 * Leased reads in flight, counted in two generations: a breaking
+	 * lease moves new reads to the other counter and waits for its old
+	 * one to drain, which the reads that keep coming cannot delay (see
+	 * map_cache_read_begin()). Global, not per mapping: a read ends after
+	 * its reply, when its mapping may already be gone.
+	 */
+	atomic_uint read_gen;
+	atomic_ulong reading[2];
 };
+
+/*
+ * The smallest snapshot worth a lease: taking one costs six system calls
+ * and a descriptor, which reads of a file this small, answered in one or
+ * a few requests, would not win back from the two checks each.
+ */
+#define LEASE_MIN_SIZE ((off_t)1 << 20)
 
 /* Stat calls one sweep may make while holding the lock. */
 #define SWEEP_BATCH 512
@@ -55,7 +78,18 @@ map_destroy(struct snapshot_map *m)
 {
 	contents_version_free(atomic_load_explicit(&m->contents, memory_order_acquire));
 	hexz_storage_close(m->storage);
+	/* After the unmap: the mapping holds the leased open file too. */
+	if (m->lease_fd >= 0)
+		close(m->lease_fd);
 	free(m);
+}
+
+/* Detach the lease count of a mapping leaving the hash (under the lock). */
+static void
+forget_lease_locked(struct map_cache *cache, struct snapshot_map *m)
+{
+	if (m->lease_fd >= 0)
+		atomic_fetch_sub_explicit(&cache->leases, 1, memory_order_relaxed);
 }
 
 struct map_cache *
@@ -70,6 +104,93 @@ map_cache_new(unsigned int idle_max, struct hexzfs_stats *stats)
 	cache->stats = stats;
 	cache->sweep_round = 1;
 	return cache;
+}
+
+void
+map_cache_enable_leases(struct map_cache *cache)
+{
+	struct rlimit rl;
+
+	/* The rest is for directory nodes, requests and the session. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
+		return;
+	cache->lease_max = rl.rlim_cur == RLIM_INFINITY ? 1ul << 20 : rl.rlim_cur / 4;
+	cache->leasing = true;
+}
+
+/*
+ * The order that makes a leased read safe, with sequentially consistent
+ * operations: a read counts itself, then looks at `checked`; a breaking
+ * lease sets `checked`, then looks at the counter. Whichever comes second
+ * sees the other: either the read sees `checked` and checks the size, or
+ * the break waits for the read to end.
+ */
+int
+map_cache_read_begin(struct map_cache *cache, const struct snapshot_map *map)
+{
+	unsigned int gen;
+
+	if (atomic_load_explicit(&map->checked, memory_order_relaxed))
+		return -1;
+	gen = atomic_load(&cache->read_gen) & 1;
+	atomic_fetch_add(&cache->reading[gen], 1);
+	if (!atomic_load(&map->checked))
+		return (int)gen;
+	atomic_fetch_sub(&cache->reading[gen], 1);
+	return -1;
+}
+
+void
+map_cache_read_end(struct map_cache *cache, int token)
+{
+	if (token >= 0)
+		atomic_fetch_sub_explicit(&cache->reading[token], 1, memory_order_release);
+}
+
+/*
+ * Make `m` checked and wait for the leased reads that may have missed it:
+ * those counted in the current generation. New reads count in the other
+ * one, and see `checked`. A leased read is a reply in flight, never
+ * waiting on this thread or on the writer the lease holds back.
+ */
+static void
+unlease_locked(struct map_cache *cache, struct snapshot_map *m)
+{
+	unsigned int gen;
+
+	atomic_store(&m->checked, true);
+	gen = atomic_fetch_add(&cache->read_gen, 1) & 1;
+	while (atomic_load(&cache->reading[gen]) != 0) {
+		struct timespec pause = { 0, 20 * 1000 };
+
+		nanosleep(&pause, NULL);
+	}
+	lease_drop(m->lease_fd);
+	m->lease_fd = -1;
+	atomic_fetch_sub_explicit(&cache->leases, 1, memory_order_relaxed);
+	STAT_ADD(cache->stats, lease_breaks, 1);
+}
+
+void
+map_cache_leases_check(struct map_cache *cache, int fd)
+{
+	pthread_mutex_lock(&cache->lock);
+	for (size_t i = 0; i < BUCKETS; i++) {
+		for (struct snapshot_map *m = cache->buckets[i]; m; m = m->hash_next) {
+			if (m->lease_fd < 0 || (fd >= 0 && m->lease_fd != fd))
+				continue;
+			/* A stale signal for a reused descriptor finds a lease held. */
+			if (!lease_held(m->lease_fd))
+				unlease_locked(cache, m);
+		}
+	}
+	pthread_mutex_unlock(&cache->lock);
+}
+
+unsigned long
+map_cache_leases(struct map_cache *cache)
+{
+	return atomic_load_explicit(&cache->leases, memory_order_relaxed);
 }
 
 void
@@ -128,6 +249,7 @@ hash_remove(struct map_cache *cache, struct snapshot_map *m)
 		slot = &(*slot)->hash_next;
 	*slot = m->hash_next;
 	cache->total--;
+	forget_lease_locked(cache, m);
 }
 
 /* Take a reference on the cached mapping of this version, if any. */
@@ -178,6 +300,55 @@ destroy_list(struct snapshot_map *m)
 	}
 }
 
+/*
+ * Try to lease the file of a mapping just made from `fd`, outside the
+ * lock: fstatfs() and fstat() may wait on the filesystem. A file that is
+ * open for writing, or not leasable, leaves the mapping without a lease:
+ * checked, which costs two system calls per read, and nothing else.
+ */
+static void
+lease_fresh(struct map_cache *cache, struct snapshot_map *m, int fd)
+{
+	struct stat now;
+
+	if (!cache->leasing || m->size < LEASE_MIN_SIZE ||
+	    atomic_load_explicit(&cache->leases, memory_order_relaxed) >= cache->lease_max)
+		return;
+	m->lease_fd = lease_take(fd);
+	if (m->lease_fd < 0)
+		return;
+	/*
+	 * A writer may have come and gone between the stat that named this
+	 * version and the lease: only a file still exactly as mapped is
+	 * trusted. Any change since moved its ctime.
+	 */
+	if (fstat(m->lease_fd, &now) != 0 || !map_cache_matches(m, &now) ||
+	    (uint64_t)now.st_size != hexz_storage_len(m->storage)) {
+		lease_drop(m->lease_fd);
+		m->lease_fd = -1;
+	}
+}
+
+/*
+ * A fresh mapping has just entered the hash, where the housekeeper finds
+ * it: from now on it answers the breaks. One that came before found
+ * nothing, so look at the lease once more here, under the same lock.
+ */
+static void
+lease_publish_locked(struct map_cache *cache, struct snapshot_map *m)
+{
+	if (m->lease_fd < 0)
+		return;
+	if (atomic_load_explicit(&cache->leases, memory_order_relaxed) >= cache->lease_max ||
+	    !lease_held(m->lease_fd)) {
+		lease_drop(m->lease_fd);
+		m->lease_fd = -1;
+		return;
+	}
+	atomic_fetch_add_explicit(&cache->leases, 1, memory_order_relaxed);
+	atomic_store(&m->checked, false);
+}
+
 struct snapshot_map *
 map_cache_find(struct map_cache *cache, const struct stat *st)
 {
@@ -221,6 +392,9 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct
 	fresh->mtime = st->st_mtim;
 	fresh->ctime = st->st_ctim;
 	fresh->refs = 1;
+	fresh->lease_fd = -1;
+	atomic_init(&fresh->checked, true);
+	lease_fresh(cache, fresh, fd);
 
 	pthread_mutex_lock(&cache->lock);
 	found = lookup_locked(cache, st);
@@ -230,10 +404,13 @@ map_cache_acquire(struct map_cache *cache, int fd, const struct stat *st, struct
 		fresh->hash_next = cache->buckets[b];
 		cache->buckets[b] = fresh;
 		cache->total++;
+		lease_publish_locked(cache, fresh);
 	}
 	pthread_mutex_unlock(&cache->lock);
 
 	if (found) {
+		if (fresh->lease_fd >= 0)
+			lease_drop(fresh->lease_fd);
 		hexz_storage_close(fresh->storage);
 		free(fresh);
 		fresh = found;

@@ -7,8 +7,22 @@
  * Open handles hold a reference; reads use the mapping through the handle
  * and never touch the cache, so the read path takes no lock. Mappings whose
  * last handle closed stay cached, least recently used first out, up to a
- * bound, so that reopening a file costs no mmap(). No mapping holds a file
- * descriptor.
+ * bound, so that reopening a file costs no mmap().
+ *
+ * Leases (raw view, map_cache_enable_leases()). A snapshot truncated in
+ * place under its mapping would have reads answered with the zeros the
+ * truncation leaves; the read path guards against it by checking the
+ * file's size before and after each reply (ops_file.c), two system calls
+ * per request. A mapping of at least 1 MiB made while no one has the file
+ * open for writing takes a read lease on it instead (lease.h), one descriptor per mapping:
+ * until the lease breaks, no process can shrink the file, and reads of the
+ * mapping skip the checks ("leased reads"). A breaking lease is handled by
+ * the housekeeper (map_cache_leases_check()): it marks the mapping
+ * checked, so that every read that starts after that checks the size,
+ * waits until every leased read that started before has ended, and only
+ * then lets go of the lease, which lets the writer go on. So a leased read
+ * never overlaps a change of its file. Mappings that could not be leased,
+ * and every mapping whose lease broke, stay checked for good.
  */
 #ifndef HEXZFS_MAP_CACHE_H
 #define HEXZFS_MAP_CACHE_H
@@ -36,6 +50,9 @@ struct snapshot_map {
 	struct timespec mtime, ctime;
 	unsigned long refs;
 	unsigned int swept; /* the sweep round that last checked it */
+	int lease_fd;	    /* the descriptor holding the lease, or -1 */
+	/* False only while the lease holds: reads need no size check. */
+	atomic_bool checked;
 	struct snapshot_map *hash_next;
 	struct snapshot_map *lru_prev, *lru_next; /* only while refs == 0 */
 };
@@ -44,6 +61,35 @@ struct map_cache;
 
 /* A cache keeping at most `idle_max` unreferenced mappings. */
 struct map_cache *map_cache_new(unsigned int idle_max, struct hexzfs_stats *stats);
+/*
+ * Lease the files of mappings made from now on (see above), at most one
+ * descriptor in four of RLIMIT_NOFILE. Only once something handles the
+ * breaks (map_cache_leases_check()): a break nobody answers stalls the
+ * writer for the kernel's lease-break-time.
+ */
+void map_cache_enable_leases(struct map_cache *cache);
+
+/*
+ * Start a read of `map`: -1 when it must check the file's size around the
+ * reply, else a token for map_cache_read_end(), to be passed once the
+ * reply has been copied (the mapping itself may be gone by then). No
+ * lock, no system call.
+ */
+int map_cache_read_begin(struct map_cache *cache, const struct snapshot_map *map);
+void map_cache_read_end(struct map_cache *cache, int token);
+
+/*
+ * A lease signal arrived for descriptor `fd`, or -1 for "maybe any" (the
+ * signal queue overflowed): every mapping whose lease is breaking becomes
+ * checked and lets go of its lease once no leased read is in flight.
+ * Called by the housekeeper; waits for leased reads, never for a lock a
+ * request holds.
+ */
+void map_cache_leases_check(struct map_cache *cache, int fd);
+
+/* Mappings holding a lease right now, for the counters. */
+unsigned long map_cache_leases(struct map_cache *cache);
+
 /* Unmap everything; every reference must have been released. */
 void map_cache_free(struct map_cache *cache);
 

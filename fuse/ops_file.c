@@ -4,11 +4,13 @@
  *
  * open resolves the node's name afresh, checks it is still the file the
  * kernel looked up, and takes a reference on the shared mapping of that
- * version; the handle (fi->fh) is the mapping itself. read checks that the
- * file has not shrunk (one statx) and replies straight from the mapping
- * with fuse_reply_data(): the kernel copies the bytes out of the page cache
- * into the reader's buffer, with no copy, no allocation and no lock in the
- * daemon.
+ * version; the handle (fi->fh) is the mapping itself. read replies straight
+ * from the mapping with fuse_reply_data(): the kernel copies the bytes out
+ * of the page cache into the reader's buffer, with no copy, no allocation
+ * and no lock in the daemon. While the daemon holds a read lease on the
+ * file, no one can shrink it, and that is all a read does (no system call
+ * but the request and its reply; see map_cache.h). Otherwise it checks
+ * that the file has not shrunk, with one statx before and one after.
  *
  * A file truncated in place under its mapping. Its version is damaged:
  * every read of it fails with EIO, never a short read, which the kernel
@@ -18,8 +20,10 @@
  * read with EIO: the daemon never touches the vanished pages itself, so it
  * cannot die of SIGBUS. Only a reply whose last page holds the new end is
  * copied whole, zeros after the end included; the check after each reply
- * catches it. Whenever a shrink is seen, the kernel is made to forget the
- * node's attributes at once and its cached pages soon (forget_shrunk()).
+ * catches it. A leased file is never truncated during a reply: its lease
+ * is let go of only once the replies that did not check have been copied.
+ * Whenever a shrink is seen, the kernel is made to forget the node's
+ * attributes at once and its cached pages soon (forget_shrunk()).
  * A read that shows the kernel still believes an older, longer size (see
  * kernel_size_stale()) is answered the same way.
  */
@@ -278,16 +282,22 @@ void
 ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct hexzfs *fs = hexzfs_of(req);
-	const struct hexz_storage *st = map_of(fi)->storage;
+	struct snapshot_map *map = map_of(fi);
+	const struct hexz_storage *st = map->storage;
 	uint64_t len = hexz_storage_len(st);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(0);
+	/* While the file is leased it cannot shrink: no size checks. */
+	int leased = map_cache_read_begin(fs->maps, map);
 	struct source_ref src;
 	const void *data;
 	int ret;
 
 	STAT_ADD(&fs->stats, reads, 1);
-	source_ref_of(node_table_get(fs->nodes, ino).node, &src);
-	if (shrunk_in_place(&src, len) || (off >= 0 && kernel_size_stale(fi, size, off, len))) {
+	if (leased < 0)
+		source_ref_of(node_table_get(fs->nodes, ino).node, &src);
+	if ((leased < 0 && shrunk_in_place(&src, len)) ||
+	    (off >= 0 && kernel_size_stale(fi, size, off, len))) {
+		map_cache_read_end(fs->maps, leased);
 		STAT_ADD(&fs->stats, read_errors, 1);
 		fuse_reply_err(req, EIO);
 		forget_shrunk(fs, ino);
@@ -295,6 +305,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	}
 	/* At or past the end: nothing left, a zero-length reply. */
 	if (off < 0 || (uint64_t)off >= len) {
+		map_cache_read_end(fs->maps, leased);
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
@@ -302,6 +313,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 		size = (size_t)(len - (uint64_t)off);
 	ret = hexz_storage_view(st, (uint64_t)off, size, &data);
 	if (ret != HEXZ_OK) {
+		map_cache_read_end(fs->maps, leased);
 		STAT_ADD(&fs->stats, read_errors, 1);
 		fuse_reply_err(req, errno_from_hexz(ret, 0));
 		return;
@@ -309,6 +321,8 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	buf.buf[0].size = size;
 	buf.buf[0].mem = (void *)(uintptr_t)data;
 	ret = fuse_reply_data(req, &buf, FUSE_BUF_NO_SPLICE);
+	/* The kernel has copied the reply: a lease waiting on it may go. */
+	map_cache_read_end(fs->maps, leased);
 	if (ret == -EFAULT) {
 		/* The copy faulted: truncated meanwhile; the kernel failed the read. */
 		STAT_ADD(&fs->stats, read_errors, 1);
@@ -326,7 +340,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
 	 * Neither the node nor the handle may be touched any more (see
 	 * struct source_ref); the node ID is only a number for the kernel.
 	 */
-	if (shrunk_in_place(&src, len))
+	if (leased < 0 && shrunk_in_place(&src, len))
 		forget_shrunk(fs, ino);
 }
 

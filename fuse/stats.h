@@ -21,6 +21,8 @@ struct hexzfs_stats {
 	atomic_uint_fast64_t map_hits;
 	atomic_uint_fast64_t map_misses;
 	atomic_uint_fast64_t map_evictions;
+	/* Leases let go of for a writer. */
+	atomic_uint_fast64_t lease_breaks;
 	atomic_uint_fast64_t archive_errors; /* contents view: archive versions not shown */
 	atomic_uint_fast64_t archive_opens;  /* contents view: archive versions opened */
 	atomic_int_fast64_t open_files; /* handles open right now */
@@ -31,9 +33,10 @@ struct hexzfs_stats {
 
 /*
  * Write every counter on one log line at INFO level, with the live nodes,
- * the lookups the kernel holds on entries inside archives, and the mappings.
+ * the lookups the kernel holds on entries inside archives, the mappings and
+ * the leases held on them.
  */
 void stats_log(struct hexzfs_stats *stats, unsigned long nodes, unsigned long entries,
-	       unsigned long mappings);
+	       unsigned long mappings, unsigned long leases);
 
 #endif /* HEXZFS_STATS_H */

@@ -16,7 +16,7 @@ build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
 # nginx-light, openssl and curl: the web server of the remote tests
 # (tests/remote/nginx.sh); ceph-*, radosgw: their S3 server (ceph_rgw.sh).
 test_pkgs=(check valgrind python3 attr util-linux procps psmisc clang libclang-rt-14-dev shellcheck
-	libjson-c-dev python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev
+	libjson-c-dev python3-lz4 python3-zstandard python3-cryptography b3sum dpkg-dev strace
 	nginx-light openssl curl ceph-mon ceph-osd radosgw ceph-common)
 
 case ${1:-test} in

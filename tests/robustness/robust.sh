@@ -52,6 +52,12 @@ proc_fds_opath() { # PID
 	echo "$n"
 }
 
+# Of those, the ones holding a read lease: one per leased snapshot mapping
+# (map_cache.h), open as long as the mapping.
+proc_fds_leased() { # PID
+	cat "/proc/$1"/fdinfo/* 2>/dev/null | grep -c '^lock:.* LEASE ' || true
+}
+
 # Mappings of PID whose file lies under PREFIX (default $WORK): one line of
 # /proc/PID/maps each, deleted files included.
 proc_maps() { # PID [PREFIX]

@@ -29,9 +29,10 @@ for i in $(seq 1 20); do
 	"$HXZ" gen "$SRC/list/l-$i.hxz" "$i"
 done
 
-# Figures of daemon PID: "fds mappings RssAnon".
+# Figures of daemon PID: "fds mappings RssAnon", leases apart (one
+# descriptor per leased mapping of 1 MiB or more: none of these snapshots).
 measure() { # PID
-	echo "$(proc_fds "$1") $(proc_maps "$1" "$SRC") $(rss_anon_kib "$1")"
+	echo "$(($(proc_fds "$1") - $(proc_fds_leased "$1"))) $(proc_maps "$1" "$SRC") $(rss_anon_kib "$1")"
 }
 
 openloop() { # DESCRIPTION NFILES COUNT

@@ -33,15 +33,16 @@ RSS_SLACK_KIB=$((16 * 1024))
 echo "# $("$HXZ" populate "$SRC")"
 
 # Sample the daemon every 0.25 s until killed:
-# "fds maps deleted rss threads directory-fds other-fds".
+# "fds maps deleted rss threads directory-fds other-fds lease-fds".
 sampler() { # PID FILE
-	local fds dirs
+	local fds dirs leased
 	while proc_alive "$1"; do
 		fds=$(proc_fds "$1")
 		dirs=$(proc_fds_opath "$1")
-		printf '%s %s %s %s %s %s %s\n' "$fds" "$(proc_maps "$1" "$SRC")" \
+		leased=$(proc_fds_leased "$1")
+		printf '%s %s %s %s %s %s %s %s\n' "$fds" "$(proc_maps "$1" "$SRC")" \
 			"$(proc_maps_deleted "$1" "$SRC")" "$(rss_anon_kib "$1")" "$(proc_threads "$1")" \
-			"$dirs" $((fds - dirs)) >>"$2" 2>/dev/null || true
+			"$dirs" $((fds - dirs - leased)) "$leased" >>"$2" 2>/dev/null || true
 		sleep 0.25
 	done
 }
@@ -98,7 +99,7 @@ phase() { # LABEL SECONDS MAPS_IDLE_MAX [OPTION...]
 	local label=$1 secs=$2 maps_idle_max=$3
 	shift 3
 	local pid fds0 rss0 maps0 fds1 rss1 maps1 del1 peak_fds peak_maps peak_rss peak_threads
-	local fds_mount fds2 live fds0_other peak_dirs peak_other
+	local fds_mount fds2 live fds0_other peak_dirs peak_other peak_leased
 	mount_fg "$SRC" "$MNT" "$@"
 	pid=$DAEMON_PID
 	fds_mount=$(proc_fds "$pid")
@@ -107,7 +108,7 @@ phase() { # LABEL SECONDS MAPS_IDLE_MAX [OPTION...]
 	run_load "$label-warmup" 3 0
 	sleep 0.3
 	fds0=$(proc_fds "$pid")
-	fds0_other=$((fds0 - $(proc_fds_opath "$pid")))
+	fds0_other=$((fds0 - $(proc_fds_opath "$pid") - $(proc_fds_leased "$pid")))
 	rss0=$(rss_anon_kib "$pid")
 	maps0=$(proc_maps "$pid" "$SRC")
 	echo "# [$label] after warm-up: $fds0 fds, $maps0 snapshot mappings, RssAnon $rss0 KiB"
@@ -156,8 +157,10 @@ phase() { # LABEL SECONDS MAPS_IDLE_MAX [OPTION...]
 	peak_threads=$(column_max "$WORK/$label.samples" 5)
 	peak_dirs=$(column_max "$WORK/$label.samples" 6)
 	peak_other=$(column_max "$WORK/$label.samples" 7)
+	peak_leased=$(column_max "$WORK/$label.samples" 8)
 	echo "# [$label] peaks under load ($(wc -l <"$WORK/$label.samples") samples): $peak_fds fds" \
-		"($peak_dirs directory nodes, $peak_other others), $peak_maps snapshot mappings," \
+		"($peak_dirs directory nodes, $peak_leased leases, $peak_other others)," \
+		"$peak_maps snapshot mappings," \
 		"RssAnon $peak_rss KiB, $peak_threads threads"
 	check_serving "[$label] after the load" "$pid" "$MNT" "$DAEMON_LOG"
 
@@ -177,8 +180,10 @@ phase() { # LABEL SECONDS MAPS_IDLE_MAX [OPTION...]
 	# Open handles cost no descriptor; directories the kernel knows one each
 	# (O_PATH), and as many as the kernel keeps: checked below, once it drops
 	# them. Others are the session's plus one per request in progress.
-	check_le "[$label] fds other than directory nodes under load stay within warm-up + 12 (no fd per handle or read)" \
+	check_le "[$label] fds other than directory nodes and leases under load stay within warm-up + 12 (no fd per handle or read)" \
 		"$peak_other" $((fds0_other + 12))
+	check_le "[$label] lease descriptors under load: at most one per snapshot mapping" \
+		"$peak_leased" "$peak_maps"
 	# Under load: what is open (readers x 4 handles), the idle bound, the
 	# versions being opened at that instant.
 	check_le "[$label] mappings under load stay within $((READERS * 4)) open + $maps_idle_max idle + 8" \
@@ -213,9 +218,10 @@ phase() { # LABEL SECONDS MAPS_IDLE_MAX [OPTION...]
 		sync
 		echo 2 >/proc/sys/vm/drop_caches
 		sleep 0.5
-		fds2=$(proc_fds "$pid")
+		# Idle mappings keep their leases (one descriptor each).
+		fds2=$(($(proc_fds "$pid") - $(proc_fds_leased "$pid")))
 		if [ "$fds2" -le $((fds_mount + 1)) ]; then
-			pass "[$label] once the kernel forgot its unused nodes, fds are back to a fresh mount's ($fds2 <= $fds_mount + 1)"
+			pass "[$label] once the kernel forgot its unused nodes, fds but leases are back to a fresh mount's ($fds2 <= $fds_mount + 1)"
 		else
 			fail "[$label] once the kernel forgot its unused nodes, fds are back to a fresh mount's" \
 				"$fds2 fds, $fds_mount right after mounting:" "$(proc_fd_targets "$pid")"
