@@ -546,6 +546,10 @@ pick_endpoint(const struct s3_endpoint_config *c, const char **chosen_by)
 		*chosen_by = "AWS_ENDPOINT_URL";
 		return c->env_endpoint;
 	}
+	if (c->profile_endpoint && *c->profile_endpoint) {
+		*chosen_by = "endpoint_url of the AWS profile";
+		return c->profile_endpoint;
+	}
 	*chosen_by = "the AWS endpoint of the region";
 	return NULL;
 }

@@ -94,6 +94,9 @@ struct s3_endpoint_config {
 	/* The region ("us-east-1", ...), already resolved from the environment or profile. */
 	const char *region;
 	enum s3_addressing addressing;
+	/* The AWS profile's endpoint_url (its services section's first), or NULL; after
+	 * the environment's (aws_config.h). */
+	const char *profile_endpoint;
 };
 
 struct s3_endpoint {
@@ -112,9 +115,10 @@ struct s3_endpoint {
 
 /*
  * The endpoint for the bucket of `src` (an s3:// source) under `config`:
- * the first of -o endpoint=, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL that is
- * set, else AWS's for the region (https://s3.REGION.amazonaws.com); then
- * virtual-hosted or path-style addressing as `config->addressing` says.
+ * the first of -o endpoint=, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the
+ * profile's endpoint_url that is set, else AWS's for the region
+ * (https://s3.REGION.amazonaws.com); then virtual-hosted or path-style
+ * addressing as `config->addressing` says.
  * An endpoint must be http(s)://HOST[:PORT] with at most "/" for a path.
  * Returns 0, or HEXZ_ERR_INVALID_ARGUMENT (a bad endpoint URL or region,
  * virtual addressing asked for a bucket or host that cannot have it) or
