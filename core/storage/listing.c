@@ -131,9 +131,8 @@ is_snapshot_name(const char *name, size_t len)
 }
 
 int
-listing_add(struct listing *l, size_t max_entries, const char *what, const char *name,
-	    size_t len, bool is_dir, int64_t size, const char *etag, size_t *index,
-	    struct hexz_error *err)
+listing_add(struct listing *l, size_t max_entries, const char *what, const char *name, size_t len,
+	    bool is_dir, int64_t size, const char *etag, size_t *index, struct hexz_error *err)
 {
 	struct listing_entry *e;
 	char *copy;
@@ -195,4 +194,3 @@ listing_add(struct listing *l, size_t max_entries, const char *what, const char 
 	*index = l->count++;
 	return 0;
 }
-

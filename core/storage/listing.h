@@ -158,7 +158,6 @@ int listing_add(struct listing *l, size_t max_entries, const char *what, const c
 		size_t len, bool is_dir, int64_t size, const char *etag, size_t *index,
 		struct hexz_error *err);
 
-
 /* --- HTML indexes ---------------------------------------------------- */
 
 struct listing_html;
@@ -178,8 +177,7 @@ int listing_html_begin(const char *base_url, const struct listing_limits *limits
  * HEXZ_ERR_LIMIT (too many bytes, entries or levels of nesting) or
  * HEXZ_ERR_NO_MEMORY; after an error only listing_html_free() is valid.
  */
-int listing_html_feed(struct listing_html *h, const char *data, size_t len,
-		      struct hexz_error *err);
+int listing_html_feed(struct listing_html *h, const char *data, size_t len, struct hexz_error *err);
 
 /*
  * End of the body: finish the parse and move the listing into `out`

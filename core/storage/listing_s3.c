@@ -208,8 +208,8 @@ on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *u
 	}
 	if (p->depth == 1) {
 		p->root = is(name, "ListBucketResult") ? ROOT_LIST
-			  : is(name, "Error")		 ? ROOT_ERROR
-							 : ROOT_OTHER;
+			  : is(name, "Error")	       ? ROOT_ERROR
+						       : ROOT_OTHER;
 		return;
 	}
 	if (p->depth == 2 && p->root == ROOT_LIST) {
@@ -340,8 +340,9 @@ on_error(void *ctx, xmlErrorPtr e)
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
-	page_fail(p, error_set(&p->error, HEXZ_ERR_IO,
-			       "listing of %s: malformed XML at line %d: %s", p->what, e->line, msg));
+	page_fail(p,
+		  error_set(&p->error, HEXZ_ERR_IO, "listing of %s: malformed XML at line %d: %s",
+			    p->what, e->line, msg));
 }
 
 static int
@@ -376,8 +377,8 @@ page_feed(struct page *p, const char *data, size_t len, size_t max, struct hexz_
 {
 	if (!p->status && len > max - p->fed)
 		page_fail(p, error_set(&p->error, HEXZ_ERR_LIMIT,
-				       "listing of %s: a response is larger than %zu bytes", p->what,
-				       max));
+				       "listing of %s: a response is larger than %zu bytes",
+				       p->what, max));
 	if (!p->status)
 		p->fed += len;
 	while (len && !p->status) {
@@ -472,8 +473,8 @@ listing_s3_free(struct listing_s3 *s)
 }
 
 int
-listing_s3_begin(const char *prefix, const struct listing_limits *limits,
-		 struct listing_s3 **out, struct hexz_error *err)
+listing_s3_begin(const char *prefix, const struct listing_limits *limits, struct listing_s3 **out,
+		 struct hexz_error *err)
 {
 	struct listing_s3 *s;
 	size_t n;
@@ -515,7 +516,7 @@ s3_fail(struct listing_s3 *s, int status, const struct hexz_error *e, struct hex
 int
 listing_s3_feed(struct listing_s3 *s, const char *data, size_t len, struct hexz_error *err)
 {
-	struct hexz_error e = {0};
+	struct hexz_error e = { 0 };
 	int rc;
 
 	if (s->status)
@@ -655,8 +656,8 @@ add_item(struct listing_s3 *s, const struct raw_item *it, bool url_encoded, stru
 	rel_len = len - s->prefix_len;
 	if (is_dir) {
 		if (rel_len == 0 || rel[rel_len - 1] != '/') {
-			listing_skip(&s->listing, rel_len == 0 ? LISTING_SKIP_BAD_NAME
-							       : LISTING_SKIP_MALFORMED);
+			listing_skip(&s->listing,
+				     rel_len == 0 ? LISTING_SKIP_BAD_NAME : LISTING_SKIP_MALFORMED);
 			goto out;
 		}
 		rel_len--;
@@ -705,8 +706,9 @@ take_page(struct listing_s3 *s, const char **next_token, struct hexz_error *err)
 	int rc;
 
 	if (!truncated || (strcmp(truncated, "true") != 0 && strcmp(truncated, "false") != 0))
-		return error_set(err, HEXZ_ERR_IO, "listing of %s: page %zu has no valid IsTruncated",
-				 s->what, s->pages + 1);
+		return error_set(err, HEXZ_ERR_IO,
+				 "listing of %s: page %zu has no valid IsTruncated", s->what,
+				 s->pages + 1);
 	more = strcmp(truncated, "true") == 0;
 	if (encoding) {
 		if (strcmp(encoding, "url") != 0)
@@ -722,9 +724,10 @@ take_page(struct listing_s3 *s, const char **next_token, struct hexz_error *err)
 				 "listing of %s: page %zu says KeyCount %.32s but holds %zu keys",
 				 s->what, s->pages + 1, p->top[F_KEY_COUNT], p->item_count);
 	if (more && (!token || !*token))
-		return error_set(err, HEXZ_ERR_IO,
-				 "listing of %s: page %zu is truncated but has no NextContinuationToken",
-				 s->what, s->pages + 1);
+		return error_set(
+			err, HEXZ_ERR_IO,
+			"listing of %s: page %zu is truncated but has no NextContinuationToken",
+			s->what, s->pages + 1);
 	if (more && token_seen(s, token))
 		return error_set(err, HEXZ_ERR_IO,
 				 "listing of %s: page %zu repeats an earlier continuation token "
@@ -761,7 +764,7 @@ take_page(struct listing_s3 *s, const char **next_token, struct hexz_error *err)
 int
 listing_s3_page_end(struct listing_s3 *s, const char **next_token, struct hexz_error *err)
 {
-	struct hexz_error e = {0};
+	struct hexz_error e = { 0 };
 	int rc;
 
 	*next_token = NULL;
@@ -787,8 +790,8 @@ listing_s3_page_end(struct listing_s3 *s, const char **next_token, struct hexz_e
 			if ((unsigned char)*q < 0x20 || (unsigned char)*q == 0x7f)
 				*q = '?';
 	} else if (rc == 0 && s->page.root != ROOT_LIST) {
-		rc = error_set(&e, HEXZ_ERR_IO, "listing of %s: the response is not a ListBucketResult",
-			       s->what);
+		rc = error_set(&e, HEXZ_ERR_IO,
+			       "listing of %s: the response is not a ListBucketResult", s->what);
 	}
 	if (rc == 0)
 		rc = take_page(s, next_token, &e);

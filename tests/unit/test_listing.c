@@ -59,9 +59,9 @@ long_name(void)
 
 /* What every fixture directory holds and shows (capture.sh's names). */
 static const char *const shown_files[] = {
-	"plain.hxz",	  "with space.hxz", "percent%41.hxz", "a&b.hxz",
-	"quote\"s'.hxz",  "hash#.hxz",	    "q?x.hxz",	      "semi;colon.hxz",
-	"plus+sign.hxz",  "<tag>.hxz",	    "utf8 é ü 日本.hxz",
+	"plain.hxz",	 "with space.hxz", "percent%41.hxz",	"a&b.hxz",
+	"quote\"s'.hxz", "hash#.hxz",	   "q?x.hxz",		"semi;colon.hxz",
+	"plus+sign.hxz", "<tag>.hxz",	   "utf8 é ü 日本.hxz",
 };
 static const char *const shown_dirs[] = { "sub dir", "dir&co" };
 
@@ -114,8 +114,8 @@ static const struct html_case html_cases[] = {
 	/* Apache as Debian configures it: sort links, "Parent Directory" to "/", "4.9K". */
 	{ "apache_fancy_table.html", LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN, 1, 4, 0, 1 },
 	{ "apache_fancy_pre.html", LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN, 1, 4, 0, 1 },
-	{ "apache_plain.html", LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN,
-	  0, 0, 1 },
+	{ "apache_plain.html", LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN, 0,
+	  0, 1 },
 	{ "python.html", LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN, LISTING_SIZE_UNKNOWN, 0, 0,
 	  0 },
 };
@@ -200,9 +200,9 @@ START_TEST(test_html_subdir)
 	size_t len;
 	char *data = fixture("nginx_subdir.html", &len);
 
-	ck_assert_int_eq(listing_html_parse("https://localhost/list/sub%20dir/", data, len, NULL,
-					    &l, &err),
-			 0);
+	ck_assert_int_eq(
+		listing_html_parse("https://localhost/list/sub%20dir/", data, len, NULL, &l, &err),
+		0);
 	ck_assert_uint_eq(l.count, 1);
 	assert_entry(&l, "inner.hxz", false, 1);
 	ck_assert_uint_eq(l.skipped[LISTING_SKIP_DOT_SEGMENT], 1);
@@ -276,8 +276,8 @@ START_TEST(test_html_links)
 
 	ck_assert_int_ge(asprintf(&doc, "<html><body><pre>\n"), 0);
 	for (size_t i = 0; i < ARRAY_LEN(link_cases); i++) {
-		ck_assert_int_ge(asprintf(&tmp, "%s<a href=\"%s\">x</a>\n", doc, link_cases[i].href),
-				 0);
+		ck_assert_int_ge(
+			asprintf(&tmp, "%s<a href=\"%s\">x</a>\n", doc, link_cases[i].href), 0);
 		free(doc);
 		doc = tmp;
 		if (link_cases[i].reason >= 0)
@@ -285,9 +285,9 @@ START_TEST(test_html_links)
 		else
 			shown++;
 	}
-	ck_assert_int_eq(listing_html_parse("http://127.0.0.1:8080/list/", doc, strlen(doc), NULL,
-					    &l, &err),
-			 0);
+	ck_assert_int_eq(
+		listing_html_parse("http://127.0.0.1:8080/list/", doc, strlen(doc), NULL, &l, &err),
+		0);
 	assert_well_formed(&l);
 	for (size_t i = 0; i < ARRAY_LEN(link_cases); i++)
 		if (link_cases[i].reason < 0)
@@ -312,8 +312,9 @@ START_TEST(test_html_long_names)
 	memset(name, 'n', sizeof(name));
 	strcpy(name + NAME_MAX + 1 - 4, ".hxz");
 	/* NAME_MAX + 1 bytes: skipped; the same percent-encoded too. */
-	ck_assert_int_ge(asprintf(&doc, "<a href=\"%s\">a</a><a href=\"%%6E%s\">b</a>"
-					"<a href=\"%s\">c</a>",
+	ck_assert_int_ge(asprintf(&doc,
+				  "<a href=\"%s\">a</a><a href=\"%%6E%s\">b</a>"
+				  "<a href=\"%s\">c</a>",
 				  name, name + 1, name + 1),
 			 0);
 	ck_assert_int_eq(listing_html_parse("http://h/", doc, strlen(doc), NULL, &l, &err), 0);
@@ -442,7 +443,8 @@ START_TEST(test_html_entity_bomb)
 {
 	static const char doc[] =
 		"<!DOCTYPE html [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">"
-		"<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;\">]>"
+		"<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d "
+		"\"&c;&c;&c;&c;&c;&c;&c;\">]>"
 		"<html><body><a href=\"&d;.hxz\">&d;</a><a href=\"ok.hxz\">ok</a></body></html>";
 	struct listing l;
 	struct hexz_error err = { 0 };
@@ -655,29 +657,36 @@ END_TEST
 
 /* Hostile S3 ----------------------------------------------------------- */
 
-#define LBR_OPEN "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+#define LBR_OPEN                                                                                   \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult "                             \
+	"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 #define LBR_CLOSE "</ListBucketResult>"
 #define OBJ(key, size) "<Contents><Key>" key "</Key><Size>" size "</Size></Contents>"
 #define DIR(prefix) "<CommonPrefixes><Prefix>" prefix "</Prefix></CommonPrefixes>"
 
 START_TEST(test_s3_keys)
 {
-	static const char page[] = LBR_OPEN "<IsTruncated>false</IsTruncated>" DIR("p/sub/")
-		DIR("p/a/b/") DIR("p/noslash") DIR("p/") DIR("q/x/") OBJ("p/ok.hxz", "10")
-			OBJ("p/", "0") OBJ("p/..", "0") OBJ("p/../x.hxz", "1")
-				OBJ("q/out.hxz", "1") OBJ("p/deep/x.hxz", "1")
-					OBJ("p/neg.hxz", "-1")
-						OBJ("p/huge.hxz", "99999999999999999999")
-							OBJ("p/max.hxz", "9223372036854775807")
-								OBJ("p/alpha.hxz", "12abc")
-									OBJ("p/empty.hxz", "")
-										OBJ("p/ok.hxz", "11")
-											"<Contents><Size>1</Size></Contents>"
-											"<Contents><Key>p/quoted.hxz</Key><Size>1</Size><ETag>\"abc\"</ETag><LastModified>bad</LastModified></Contents>"
-											"<Contents><Key>p/bare.hxz</Key><Size>2</Size><ETag>xyz</ETag><LastModified>1970-01-01T00:00:00Z</LastModified></Contents>"
-											"<Contents><Key>p/ctl.hxz</Key><Size>2</Size><ETag>\"a&#x9;b\"</ETag></Contents>"
-											"<Contents><Key>p/del.hxz</Key><Size>2</Size><ETag>\"a\x7f"
-											"b\"</ETag></Contents>" LBR_CLOSE;
+	static const char page[] = LBR_OPEN "<IsTruncated>false</IsTruncated>" DIR("p/sub/") DIR(
+		"p/a/b/") DIR("p/noslash") DIR("p/") DIR("q/x/") OBJ("p/ok.hxz", "10")
+		OBJ("p/", "0") OBJ("p/..", "0") OBJ("p/../x.hxz", "1") OBJ("q/out.hxz", "1") OBJ(
+			"p/deep/x.hxz",
+			"1") OBJ("p/neg.hxz",
+				 "-1") OBJ("p/huge.hxz",
+					   "99999999999999999999") OBJ("p/max.hxz",
+								       "9223372036854775807")
+			OBJ("p/alpha.hxz", "12abc") OBJ("p/empty.hxz", "") OBJ(
+				"p/ok.hxz",
+				"11") "<Contents><Size>1</Size></Contents>"
+				      "<Contents><Key>p/quoted.hxz</Key><Size>1</"
+				      "Size><ETag>\"abc\"</ETag><LastModified>bad</LastModified></"
+				      "Contents>"
+				      "<Contents><Key>p/bare.hxz</Key><Size>2</Size><ETag>xyz</"
+				      "ETag><LastModified>1970-01-01T00:00:00Z</LastModified></"
+				      "Contents>"
+				      "<Contents><Key>p/ctl.hxz</Key><Size>2</"
+				      "Size><ETag>\"a&#x9;b\"</ETag></Contents>"
+				      "<Contents><Key>p/del.hxz</Key><Size>2</Size><ETag>\"a\x7f"
+				      "b\"</ETag></Contents>" LBR_CLOSE;
 	const char *pages[] = { page };
 	size_t skipped[LISTING_SKIP_COUNT] = { 0 };
 	const struct listing_entry *e;
@@ -699,12 +708,12 @@ START_TEST(test_s3_keys)
 	ck_assert_str_eq(e->etag, "xyz");
 	ck_assert(e->has_mtime);
 	ck_assert_int_eq(e->mtime, 0);
-	skipped[LISTING_SKIP_DEEPER] = 3;      /* p/a/b/, p/../x.hxz, p/deep/x.hxz */
-	skipped[LISTING_SKIP_MALFORMED] = 2;   /* p/noslash, Contents without Key */
-	skipped[LISTING_SKIP_BAD_NAME] = 3;    /* p/ as a prefix and as a key, p/.. */
-	skipped[LISTING_SKIP_OUTSIDE] = 2;     /* q/x/, q/out.hxz */
-	skipped[LISTING_SKIP_BAD_FIELD] = 6;   /* sizes -1, huge, 12abc, "", ETags with controls */
-	skipped[LISTING_SKIP_DUPLICATE] = 1;   /* the second p/ok.hxz */
+	skipped[LISTING_SKIP_DEEPER] = 3;    /* p/a/b/, p/../x.hxz, p/deep/x.hxz */
+	skipped[LISTING_SKIP_MALFORMED] = 2; /* p/noslash, Contents without Key */
+	skipped[LISTING_SKIP_BAD_NAME] = 3;  /* p/ as a prefix and as a key, p/.. */
+	skipped[LISTING_SKIP_OUTSIDE] = 2;   /* q/x/, q/out.hxz */
+	skipped[LISTING_SKIP_BAD_FIELD] = 6; /* sizes -1, huge, 12abc, "", ETags with controls */
+	skipped[LISTING_SKIP_DUPLICATE] = 1; /* the second p/ok.hxz */
 	assert_skipped(&l, skipped);
 	listing_free(&l);
 }
@@ -712,10 +721,10 @@ END_TEST
 
 START_TEST(test_s3_url_encoding)
 {
-	static const char page[] = LBR_OPEN "<IsTruncated>false</IsTruncated>"
-		OBJ("p%2Fa+b%2Bc.hxz", "1") OBJ("p%2Fsl%2Fash.hxz", "1") OBJ("p%2Fnul%00.hxz", "1")
-			OBJ("p%2F%E6%97%A5.hxz", "1") DIR("p%2Fd%20ir%2F")
-				"<EncodingType>url</EncodingType>" LBR_CLOSE;
+	static const char page[] = LBR_OPEN "<IsTruncated>false</IsTruncated>" OBJ(
+		"p%2Fa+b%2Bc.hxz", "1") OBJ("p%2Fsl%2Fash.hxz", "1") OBJ("p%2Fnul%00.hxz", "1")
+		OBJ("p%2F%E6%97%A5.hxz", "1")
+			DIR("p%2Fd%20ir%2F") "<EncodingType>url</EncodingType>" LBR_CLOSE;
 	static const char bad[] = LBR_OPEN "<IsTruncated>false</IsTruncated>"
 					   "<EncodingType>base64</EncodingType>" LBR_CLOSE;
 	const char *pages[] = { page };
@@ -738,25 +747,33 @@ END_TEST
 
 START_TEST(test_s3_pagination)
 {
-	static const char t1[] = LBR_OPEN "<IsTruncated>true</IsTruncated>"
+	static const char t1[] = LBR_OPEN
+		"<IsTruncated>true</IsTruncated>"
 		"<NextContinuationToken>tok1</NextContinuationToken>" OBJ("a.hxz", "1") LBR_CLOSE;
-	static const char t2[] = LBR_OPEN "<IsTruncated>true</IsTruncated>"
+	static const char t2[] = LBR_OPEN
+		"<IsTruncated>true</IsTruncated>"
 		"<NextContinuationToken>tok2</NextContinuationToken>" OBJ("b.hxz", "1") LBR_CLOSE;
-	static const char again1[] = LBR_OPEN "<IsTruncated>true</IsTruncated>"
-		"<NextContinuationToken>tok1</NextContinuationToken>" LBR_CLOSE;
-	static const char last[] = LBR_OPEN "<IsTruncated>false</IsTruncated>"
-		"<NextContinuationToken>ignored</NextContinuationToken>" OBJ("c.hxz", "1") LBR_CLOSE;
+	static const char again1[] =
+		LBR_OPEN "<IsTruncated>true</IsTruncated>"
+			 "<NextContinuationToken>tok1</NextContinuationToken>" LBR_CLOSE;
+	static const char last[] =
+		LBR_OPEN "<IsTruncated>false</IsTruncated>"
+			 "<NextContinuationToken>ignored</NextContinuationToken>" OBJ("c.hxz", "1")
+				 LBR_CLOSE;
 	static const char no_token[] = LBR_OPEN "<IsTruncated>true</IsTruncated>" LBR_CLOSE;
-	static const char empty_token[] = LBR_OPEN "<IsTruncated>true</IsTruncated>"
-		"<NextContinuationToken></NextContinuationToken>" LBR_CLOSE;
+	static const char empty_token[] =
+		LBR_OPEN "<IsTruncated>true</IsTruncated>"
+			 "<NextContinuationToken></NextContinuationToken>" LBR_CLOSE;
 	static const char no_truncated[] = LBR_OPEN OBJ("a.hxz", "1") LBR_CLOSE;
 	static const char bad_truncated[] = LBR_OPEN "<IsTruncated>yes</IsTruncated>" LBR_CLOSE;
 	static const char twice[] = LBR_OPEN "<IsTruncated>false</IsTruncated>"
-		"<IsTruncated>false</IsTruncated>" LBR_CLOSE;
-	static const char key_count_ok[] = LBR_OPEN "<KeyCount>2</KeyCount>"
-		"<IsTruncated>false</IsTruncated>" OBJ("a.hxz", "1") DIR("d/") LBR_CLOSE;
-	static const char key_count_bad[] = LBR_OPEN "<KeyCount>3</KeyCount>"
-		"<IsTruncated>false</IsTruncated>" OBJ("a.hxz", "1") DIR("d/") LBR_CLOSE;
+					     "<IsTruncated>false</IsTruncated>" LBR_CLOSE;
+	static const char key_count_ok[] =
+		LBR_OPEN "<KeyCount>2</KeyCount>"
+			 "<IsTruncated>false</IsTruncated>" OBJ("a.hxz", "1") DIR("d/") LBR_CLOSE;
+	static const char key_count_bad[] =
+		LBR_OPEN "<KeyCount>3</KeyCount>"
+			 "<IsTruncated>false</IsTruncated>" OBJ("a.hxz", "1") DIR("d/") LBR_CLOSE;
 	struct listing_limits lim = listing_limits_default();
 	struct listing l;
 	struct hexz_error err = { 0 };
@@ -791,8 +808,8 @@ START_TEST(test_s3_pagination)
 		ck_assert_ptr_nonnull(strstr(err.message, "more than 2 entries"));
 	}
 	{
-		const char *bad[] = { no_token, empty_token, no_truncated, bad_truncated, twice,
-				      key_count_bad };
+		const char *bad[] = { no_token,	     empty_token, no_truncated,
+				      bad_truncated, twice,	  key_count_bad };
 
 		for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 			const char *pages[] = { bad[i] };
@@ -829,14 +846,14 @@ START_TEST(test_s3_hostile_documents)
 	static const char external[] =
 		"<?xml version=\"1.0\"?><!DOCTYPE x SYSTEM \"http://127.0.0.1:9/x.dtd\">"
 		"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
-	static const char undeclared[] = LBR_OPEN "<IsTruncated>false</IsTruncated>"
-		OBJ("&undeclared;.hxz", "1") LBR_CLOSE;
+	static const char undeclared[] =
+		LBR_OPEN "<IsTruncated>false</IsTruncated>" OBJ("&undeclared;.hxz", "1") LBR_CLOSE;
 	static const char other_root[] = "<Foo><IsTruncated>false</IsTruncated></Foo>";
 	static const char not_closed[] = LBR_OPEN "<IsTruncated>false</IsTruncated>";
 	static const char nested[] = LBR_OPEN "<IsTruncated>false<b/></IsTruncated>" LBR_CLOSE;
 	static const char garbage[] = "\x01\x02 not xml at all";
-	const char *bad[] = { bomb, external, undeclared, other_root, not_closed, nested, garbage,
-			      "" };
+	const char *bad[] = { bomb,	  external, undeclared, other_root,
+			      not_closed, nested,   garbage,	"" };
 	struct listing l;
 	struct hexz_error err = { 0 };
 
