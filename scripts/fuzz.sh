@@ -13,7 +13,7 @@ cd "$top"
 
 seconds=${FUZZ_SECONDS:-30}
 build=${FUZZ_BUILD:-build-fuzz}
-all_targets=(fuzz_options fuzz_mountinfo fuzz_entry_names fuzz_storage fuzz_archive fuzz_manifest fuzz_contents)
+all_targets=(fuzz_options fuzz_mountinfo fuzz_entry_names fuzz_storage fuzz_archive fuzz_manifest fuzz_contents fuzz_listing)
 if [ $# -gt 0 ]; then
 	targets=("$@")
 else
