@@ -33,6 +33,10 @@ KIND and its parameters:
   drip        interval=S     send the body one byte every S seconds (1)
   refuse                     close connections on accept (server down;
                              path and method do not apply)
+When the server cannot be reached, the client's connection is closed
+(as a server that is down would), not answered with a 502.
+A request's body is read whole before it is forwarded, so a client that
+sends "Expect: 100-continue" waits for its own timeout (curl: 1 s) first.
 Body byte counts are of the body as sent on the wire (chunk framing of a
 chunked body included).
 
@@ -165,25 +169,27 @@ class Proxy:
                 abort(writer)
                 return
         self.counters["connections"] += 1
-        up = None
+        # The upstream connection (reader, writer) in a list, so that one
+        # opened by a request that then fails is closed here too.
+        up = [None]
         try:
             while True:
                 head = await read_head(reader)
                 if head is None:
                     break
-                up, keep = await self.one_request(reader, writer, head, up)
-                if not keep:
+                if not await self.one_request(reader, writer, head, up):
                     break
         except (ProtocolError, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            if up is not None:
-                up[1].close()
+            if up[0] is not None:
+                up[0][1].close()
             if not writer.is_closing():
                 writer.close()
 
     async def one_request(self, reader, writer, head, up):
-        """Relays one request and its answer; returns (upstream, keep)."""
+        """Relays one request and its answer; returns whether the client
+        connection stays open. up[0] is the upstream connection or None."""
         method, path, headers = parse_request_head(head)
         rule = self.choose(method, path)
         kind = rule.kind if rule else None
@@ -200,14 +206,18 @@ class Proxy:
                 code = int(rule.spec["code"])
                 entry["status"] = code
                 entry["bytes"] = await self.local_answer(writer, code)
-                return up, True
+                return True
             if kind == "ignore_range":
                 head = drop_header(head, b"range")
-            if up is None:
-                up = await asyncio.open_connection(*self.upstream)
-            up[1].write(head + body)
+            if up[0] is not None and up[0][0].at_eof():
+                # The server closed the idle connection (keep-alive timeout).
+                up[0][1].close()
+                up[0] = None
+            if up[0] is None:
+                up[0] = await asyncio.open_connection(*self.upstream)
+            up[0][1].write(head + body)
             self.counters["bytes_up"] += len(head) + len(body)
-            await up[1].drain()
+            await up[0][1].drain()
             return await self.relay_response(up, writer, method, rule, entry)
         finally:
             self.finish(method, entry)
@@ -222,8 +232,9 @@ class Proxy:
         self.counters["bytes_down"] += len(body)
         return len(body)
 
-    async def relay_response(self, up, writer, method, rule, entry):
+    async def relay_response(self, holder, writer, method, rule, entry):
         kind = rule.kind if rule else None
+        up = holder[0]
         rhead = await read_head(up[0])
         if rhead is None:
             raise ConnectionError("upstream closed")
@@ -251,7 +262,9 @@ class Proxy:
         has_body = method != "HEAD" and status not in (204, 304)
         chunks = body_chunks(up[0], rheaders) if has_body else None
         stalled = False
-        keep = up_keep
+        # A body that ends with the connection ends the client's too.
+        keep = up_keep and (not has_body or is_chunked(rheaders) or
+                            header(rheaders, b"content-length") is not None)
         if chunks is not None:
             async for data in chunks:
                 if limit is not None and sent + len(data) >= limit:
@@ -298,8 +311,8 @@ class Proxy:
         self.counters["bytes_down"] += sent
         if not up_keep:
             up[1].close()
-            up = None
-        return up, keep
+            holder[0] = None
+        return keep
 
     def finish(self, method, entry):
         req = self.counters["requests"]

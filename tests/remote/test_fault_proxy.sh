@@ -126,13 +126,13 @@ get "$URL"
 # next N and matching: only the next 2 GETs of /obj fail.
 faults '[{"fault":"status","code":500,"method":"GET","path":"^/obj$","when":{"next":2}}]'
 codes=""
-for i in 1 2 3; do get "$URL"; codes="$codes$code "; done
+for _ in 1 2 3; do get "$URL"; codes="$codes$code "; done
 get -I "$URL"
 codes="$codes$code"
 [ "$codes" = "500 500 200 200" ] || fail "next 2: $codes"
 faults '[{"fault":"status","code":502,"when":{"burst":[1,2]}}]'
 codes=""
-for i in 1 2 3 4; do get "$URL"; codes="$codes$code "; done
+for _ in 1 2 3 4; do get "$URL"; codes="$codes$code "; done
 [ "$codes" = "502 200 200 502 " ] || fail "burst: $codes"
 faults '[{"fault":"status","code":502,"when":{"p":0}}]'
 get "$URL"
