@@ -9,7 +9,10 @@ REMOTE_SCRIPT=test_fault_proxy.sh
 PY=$REMOTE_PYTHON
 
 work=$(mktemp -d)
+chunked_pid=
 cleanup() {
+	[ -z "$chunked_pid" ] || kill "$chunked_pid" 2>/dev/null || true
+	"$here/fault_proxy.sh" stop "$work/proxy2" || true
 	"$here/fault_proxy.sh" stop "$work/proxy" || true
 	"$here/nginx.sh" stop "$work/nginx" || true
 	rm -rf -- "$work"
@@ -57,6 +60,9 @@ assert sock is not None  # still the first connection
 PYEOF
 n=$(curl -s "$CTL/counters" | "$PY" -c 'import json,sys; c=json.load(sys.stdin); print(c["connections"], c["requests"].get("GET 206"), c["bytes_down"] >= 100000)')
 [ "$n" = "1 200 True" ] || fail "counters after keep-alive: $n"
+# ... and the proxy kept one connection to nginx for them.
+n=$(grep -F '" 206 ' "$NGINX_ACCESS_LOG" | sed 's/.*conn=//' | sort -u | wc -l)
+[ "$n" = 1 ] || fail "the proxy used $n connections to nginx for one client's"
 get "$URL"
 cmp -s "$work/out" "$work/docroot/obj" || fail "whole GET differs"
 
@@ -71,6 +77,9 @@ get "$URL"
 faults '[{"fault":"stall","bytes":10,"seconds":3}]'
 get --max-time 1 "$URL"
 [ "$rc" = 28 ] && [ "$size" = 10 ] || fail "stall: rc=$rc size=$size"
+faults '[{"fault":"stall","bytes":10,"seconds":0.5}]'
+get --max-time 10 "$URL"
+[ "$rc" = 0 ] && cmp -s "$work/out" "$work/docroot/obj" || fail "stall then resume: rc=$rc size=$size"
 faults '[{"fault":"stall","bytes":10,"seconds":null}]'
 get --max-time 1 "$URL"
 [ "$rc" = 28 ] || fail "stall forever: rc=$rc"
@@ -143,7 +152,47 @@ curl -s -o /dev/null -w '%{http_code}' -X PUT --data '[{"fault":"nope"}]' "$CTL/
 c=$(curl -s "$CTL/counters")
 echo "counters: $c"
 echo "$c" | "$PY" -c 'import json,sys; c=json.load(sys.stdin); f=c["faults"]
-assert f["reset"]==1 and f["truncate"]==1 and f["stall"]==2 and f["status"]==8 and f["refuse"]==1, f
+assert f["reset"]==1 and f["truncate"]==1 and f["stall"]==3 and f["status"]==8 and f["refuse"]==1, f
 assert c["requests"]["GET 500"]==3 and c["requests"]["HEAD 200"]>=1, c["requests"]' || fail "counters"
+# A chunked body (a second proxy, in front of a server that chunks) is
+# relayed whole, and a reset counts the bytes of its chunk framing.
+mkdir "$work/proxy2"
+"$PY" - "$work/chunked.port" <<'PYEOF' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(50):
+            part = b"%04d" % i * 100
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        self.wfile.write(b"0\r\n\r\n")
+    def log_message(self, *a):
+        pass
+class S(http.server.HTTPServer):
+    def handle_error(self, request, address):
+        pass  # the reset the proxy injects reaches this server too
+s = S(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_port))
+__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.timeout = 20
+for _ in range(3):
+    s.handle_request()
+PYEOF
+chunked_pid=$!
+for _ in $(seq 100); do [ -s "$work/chunked.port" ] && break; sleep 0.05; done
+eval "$("$here/fault_proxy.sh" start "$work/proxy2" "127.0.0.1:$(cat "$work/chunked.port")" | sed 's/^FAULT_PROXY_/P2_/')"
+get "http://127.0.0.1:$P2_PORT/c"
+"$PY" -c 'import sys; sys.exit(open(sys.argv[1], "rb").read() != b"".join(b"%04d" % i * 100 for i in range(50)))' \
+	"$work/out" && [ "$rc" = 0 ] || fail "chunked body: rc=$rc size=$size"
+curl -sf -X PUT --data '[{"fault":"reset","bytes":500}]' "http://127.0.0.1:$P2_CONTROL_PORT/faults" >/dev/null
+get --raw "http://127.0.0.1:$P2_PORT/c"
+[ "$rc" = 56 ] && [ "$size" = 500 ] || fail "reset in a chunked body: rc=$rc size=$size"
+"$here/fault_proxy.sh" stop "$work/proxy2"
+kill "$chunked_pid" 2>/dev/null || true
+wait "$chunked_pid" 2>/dev/null || true
+
 [ "$fails" = 0 ] || exit 1
 echo "fault proxy: all faults behave"
