@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The remote suite: start nginx (http and https) over a fresh corpus and
+# Ceph RGW with the corpus uploaded, then run test_remote_read against
+# them. Every server is stopped and every file removed from the trap,
+# whatever happens.
+#
+# Usage: run_remote_read.sh TEST_BINARY S3_REQUEST_BINARY
+set -Eeuo pipefail
+
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+SOURCE_ROOT=$(cd -- "$HERE/../.." && pwd)
+TEST_BIN=$1
+S3_REQUEST=$2
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hexz-remote.XXXXXX")
+cleanup() {
+	local status=$?
+	"$HERE/nginx.sh" stop "$WORK/nginx" || status=1
+	"$HERE/nginx.sh" stop "$WORK/nginx-stop" || status=1
+	"$HERE/ceph_rgw.sh" stop "$WORK/rgw" || status=1
+	rm -rf -- "$WORK"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p -- "$WORK/corpus" "$WORK/nginx" "$WORK/nginx-stop" "$WORK/rgw"
+"$PYTHON" "$SOURCE_ROOT/tests/writer/make_corpus.py" "$WORK/corpus" >/dev/null
+
+# Both servers start at once: RGW takes seconds, nginx half of one.
+HEXZ_S3_REQUEST=$S3_REQUEST "$HERE/ceph_rgw.sh" start "$WORK/rgw" >"$WORK/rgw.out" &
+rgw_pid=$!
+"$HERE/nginx.sh" start "$WORK/nginx" "$WORK/corpus" >/dev/null
+if ! wait "$rgw_pid"; then
+	cat "$WORK/rgw.out" >&2
+	exit 1
+fi
+set -a
+# shellcheck disable=SC1091
+. "$WORK/nginx/env"
+# shellcheck disable=SC1091
+. "$WORK/rgw/env"
+set +a
+
+# The corpus into the bucket, signed by libhexz's own signer.
+for f in "$WORK"/corpus/*.hxz; do
+	AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_REGION=$RGW_REGION AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID \
+		AWS_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY \
+		"$S3_REQUEST" -T "$f" PUT "$RGW_BUCKET" "$(basename -- "$f")" >/dev/null
+done
+
+HEXZ_CORPUS_DIR=$WORK/corpus HEXZ_NGINX_SH=$HERE/nginx.sh HEXZ_STOP_STATE=$WORK/nginx-stop \
+	"$TEST_BIN"
