@@ -6,10 +6,11 @@
 set -euo pipefail
 
 # The compression, hashing and metadata libraries are for the archive layer
-# of libhexz; libcurl (OpenSSL flavour) for its remote storage backends.
+# of libhexz; libcurl (OpenSSL flavour) for its remote storage backends,
+# expat for the error documents of S3.
 build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
 	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libyajl-dev libisal-dev
-	libcurl4-openssl-dev)
+	libcurl4-openssl-dev libexpat1-dev)
 # dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
 # The python3 modules and b3sum write and check archives independently of
 # the C code; json-c reads the corpus's descriptions in the unit tests.
