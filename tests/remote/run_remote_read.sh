@@ -4,13 +4,14 @@
 # them. Every server is stopped and every file removed from the trap,
 # whatever happens.
 #
-# Usage: run_remote_read.sh TEST_BINARY S3_REQUEST_BINARY
+# Usage: run_remote_read.sh TEST_BINARY S3_REQUEST_BINARY HEXZ_INSPECT
 set -Eeuo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 SOURCE_ROOT=$(cd -- "$HERE/../.." && pwd)
 TEST_BIN=$1
 S3_REQUEST=$2
+INSPECT=$3
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 
@@ -50,6 +51,29 @@ for f in "$WORK"/corpus/*.hxz; do
 		AWS_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY \
 		"$S3_REQUEST" -T "$f" PUT "$RGW_BUCKET" "$(basename -- "$f")" >/dev/null
 done
+
+# hexz-inspect takes URLs: --verify of a thin archive and its parents, and
+# --cat equal to the local file, over each backend.
+inspect_cases() { # BASE [OPTIONS...]
+	local base=$1
+	shift
+	"$INSPECT" "$@" --verify "${base}chain_03.hxz" >/dev/null
+	"$INSPECT" "$@" --cat main "${base}both_streams.hxz" | cmp - "$WORK/corpus/both_streams.main"
+	"$INSPECT" "$@" --cat auxiliary "${base}both_streams.hxz" |
+		cmp - "$WORK/corpus/both_streams.aux"
+	if "$INSPECT" "$@" "${base}missing.hxz" 2>"$WORK/inspect.err"; then
+		echo "hexz-inspect opened ${base}missing.hxz" >&2
+		exit 1
+	fi
+	grep -q "404" "$WORK/inspect.err" || {
+		echo "hexz-inspect on a missing URL: $(cat "$WORK/inspect.err")" >&2
+		exit 1
+	}
+}
+inspect_cases "http://127.0.0.1:$NGINX_HTTP_PORT/"
+inspect_cases "https://127.0.0.1:$NGINX_HTTPS_PORT/" --ca-file "$NGINX_CA_FILE"
+AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_REGION=$RGW_REGION AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID \
+	AWS_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY inspect_cases "s3://$RGW_BUCKET/"
 
 HEXZ_CORPUS_DIR=$WORK/corpus HEXZ_NGINX_SH=$HERE/nginx.sh HEXZ_STOP_STATE=$WORK/nginx-stop \
 	"$TEST_BIN"
