@@ -19,11 +19,16 @@
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -565,6 +570,124 @@ START_TEST(test_stopped_server)
 }
 END_TEST
 
+/* The same through S3: an object overwritten by a PUT after open reads as changed. */
+START_TEST(test_replaced_object_s3)
+{
+	struct hexz_remote *r = make_remote(OBJ_CHUNK, 8 << 20, 5, true, NULL);
+	char *path = tu_path(corpus_dir, "s3-replaced.bin"), *url = NULL;
+	unsigned char *old = malloc(OBJ_SIZE), *got = malloc(OBJ_SIZE);
+	struct hexz_storage *st = NULL;
+	struct hexz_error err = { 0 };
+	int ret;
+
+	/* s3_request reads the credentials from the environment, never from argv. */
+	setenv("AWS_ENDPOINT_URL", need_env("RGW_ENDPOINT"), 1);
+	setenv("AWS_REGION", need_env("RGW_REGION"), 1);
+	setenv("AWS_ACCESS_KEY_ID", need_env("RGW_ACCESS_KEY_ID"), 1);
+	setenv("AWS_SECRET_ACCESS_KEY", need_env("RGW_SECRET_ACCESS_KEY"), 1);
+	write_object(path, OBJ_SIZE, 1000000000, old);
+	run_script("'%s' -T '%s' PUT '%s' replaced.hxz >/dev/null", need_env("HEXZ_S3_REQUEST"),
+		   path, need_env("RGW_BUCKET"));
+	ck_assert_int_gt(asprintf(&url, "s3://%s/replaced.hxz", need_env("RGW_BUCKET")), 0);
+	ck_assert_int_eq(hexz_remote_open(r, url, &st, &err), HEXZ_OK);
+	ck_assert_int_eq(hexz_storage_read_exact(st, 0, OBJ_CHUNK, got), HEXZ_OK);
+	ck_assert_int_eq(memcmp(got, old, OBJ_CHUNK), 0);
+
+	write_object(path, OBJ_SIZE, 1000000000, NULL);
+	run_script("'%s' -T '%s' PUT '%s' replaced.hxz >/dev/null", need_env("HEXZ_S3_REQUEST"),
+		   path, need_env("RGW_BUCKET"));
+	ret = hexz_storage_read_exact(st, 7 * OBJ_CHUNK, 1000, got);
+	ck_assert_msg(ret == HEXZ_ERR_CHANGED, "read after replace: %d (%s)", ret,
+		      hexz_strerror(ret));
+	ck_assert_int_eq(hexz_remote_read_error(st, &err), HEXZ_OK);
+	ck_assert_msg(strstr(err.message, url) && strstr(err.message, "412"), "%s", err.message);
+	hexz_storage_close(st);
+	hexz_remote_destroy(r);
+	unlink(path);
+	free(path);
+	free(url);
+	free(old);
+	free(got);
+}
+END_TEST
+
+/* A peer that accepts connections and then never says a word. */
+struct silent_server {
+	int fd;
+	unsigned int port;
+	pthread_t tid;
+	atomic_int accepted;
+	atomic_bool stop;
+};
+
+static void *
+silent_accept(void *p)
+{
+	struct silent_server *s = p;
+	int conns[16], n = 0, i;
+
+	while (!atomic_load(&s->stop)) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 50) == 1 && n < 16) {
+			conns[n] = accept(s->fd, NULL, NULL);
+			if (conns[n] >= 0) {
+				n++;
+				atomic_fetch_add(&s->accepted, 1);
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		close(conns[i]);
+	return NULL;
+}
+
+/*
+ * A server that stalls: each attempt is abandoned after request_timeout
+ * seconds without progress, retried, then HEXZ_ERR_NETWORK, within
+ * (retries + 1) * timeout plus the backoff.
+ */
+START_TEST(test_stalled_server)
+{
+	struct silent_server s = { 0 };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t salen = sizeof(sa);
+	struct hexz_remote_options o;
+	struct hexz_remote *r = NULL;
+	struct hexz_storage *st = (struct hexz_storage *)&s;
+	struct hexz_error err = { 0 };
+	char url[64];
+	double t0, took;
+	int ret;
+
+	s.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s.fd, 0);
+	ck_assert_int_eq(bind(s.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(s.fd, 16), 0);
+	ck_assert_int_eq(getsockname(s.fd, (struct sockaddr *)&sa, &salen), 0);
+	ck_assert_int_eq(pthread_create(&s.tid, NULL, silent_accept, &s), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/stall.hxz", ntohs(sa.sin_port));
+
+	hexz_remote_options_init(&o);
+	o.request_timeout = 1;
+	o.retries = 1;
+	ck_assert_int_eq(hexz_remote_create(&o, &r, &err), HEXZ_OK);
+	t0 = tu_now();
+	ret = hexz_remote_open(r, url, &st, &err);
+	took = tu_now() - t0;
+	atomic_store(&s.stop, true);
+	pthread_join(s.tid, NULL);
+	close(s.fd);
+	ck_assert_msg(ret == HEXZ_ERR_NETWORK, "%d: %s", ret, err.message);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.message, url) && strstr(err.message, "2 attempts"), "%s",
+		      err.message);
+	ck_assert_int_eq(atomic_load(&s.accepted), 2);
+	ck_assert_msg(took >= 1.9 && took < 4.0, "gave up after %.2f s", took);
+	hexz_remote_destroy(r);
+}
+END_TEST
+
 /* Bad options and URLs are refused before any request. */
 START_TEST(test_bad_arguments)
 {
@@ -626,6 +749,8 @@ main(void)
 	tcase_add_test(tc, test_not_found_s3);
 	tcase_add_test(tc, test_wrong_secret_s3);
 	tcase_add_test(tc, test_replaced_object);
+	tcase_add_test(tc, test_replaced_object_s3);
+	tcase_add_test(tc, test_stalled_server);
 	tcase_add_test(tc, test_concurrent_readers);
 	tcase_add_test(tc, test_stopped_server);
 	suite_add_tcase(s, tc);
