@@ -392,6 +392,11 @@ attempt_once(struct hexz_remote *r, const struct remote_request *req, struct rem
 			*code = HEXZ_OK;
 			v = VERDICT_OK;
 		}
+	} else if (req->dst && a->status == 200) {
+		/* A 200 with an empty body never reached on_body()'s check. */
+		*code = error_set(err, HEXZ_ERR_PROTOCOL,
+				  "%s: HTTP 200 to a Range request: the server ignores Range", url);
+		v = VERDICT_FAIL;
 	} else {
 		/* An error answer: its status, S3's code if the body is an S3 error document. */
 		v = classify_status(a->status, code);

@@ -16,8 +16,13 @@ PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hexz-remote.XXXXXX")
+pyserver_pid=
 cleanup() {
 	local status=$?
+	if [ -n "$pyserver_pid" ]; then
+		kill "$pyserver_pid" 2>/dev/null || true
+		wait "$pyserver_pid" 2>/dev/null || true
+	fi
 	"$HERE/nginx.sh" stop "$WORK/nginx" || status=1
 	"$HERE/nginx.sh" stop "$WORK/nginx-stop" || status=1
 	"$HERE/ceph_rgw.sh" stop "$WORK/rgw" || status=1
@@ -38,6 +43,19 @@ if ! wait "$rgw_pid"; then
 	cat "$WORK/rgw.out" >&2
 	exit 1
 fi
+# python's http.server: no ETag (Last-Modified pins the version) and no
+# Range support (a 200 with the whole body), a server of REMOTE.md's list.
+REMOTE_SCRIPT=run_remote_read.sh
+# shellcheck source=tests/remote/lib.sh
+. "$HERE/lib.sh"
+PYSERVER_PORT=$(remote_free_port)
+"$PYTHON" -m http.server --bind 127.0.0.1 --directory "$WORK/corpus" "$PYSERVER_PORT" \
+	>"$WORK/pyserver.log" 2>&1 &
+pyserver_pid=$!
+remote_wait_http "http://127.0.0.1:$PYSERVER_PORT/" 20 ||
+	remote_die "python3 -m http.server does not answer: $(tail -n 5 "$WORK/pyserver.log")"
+export PYSERVER_PORT
+
 set -a
 # shellcheck disable=SC1091
 . "$WORK/nginx/env"

@@ -688,6 +688,38 @@ START_TEST(test_stalled_server)
 }
 END_TEST
 
+/*
+ * python's http.server: no ETag, so Last-Modified pins the version, and no
+ * Range support: the first ranged GET is a protocol error, stopped at its
+ * first bytes, never a download of the whole object.
+ */
+START_TEST(test_range_ignored)
+{
+	struct hexz_remote *r = make_remote(4096, 1 << 20, 5, false, NULL);
+	struct hexz_storage *st = NULL;
+	struct hexz_error err = { 0 };
+	unsigned char buf[100];
+	char *url = NULL, *path = tu_path(corpus_dir, "both_streams.hxz");
+	int ret;
+
+	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/both_streams.hxz",
+				  need_env("PYSERVER_PORT")),
+			 0);
+	ret = hexz_remote_open(r, url, &st, &err);
+	ck_assert_msg(ret == HEXZ_OK, "%s", err.message);
+	ck_assert_uint_eq(hexz_storage_len(st), file_size(path));
+	ret = hexz_storage_read_exact(st, 5000, sizeof(buf), buf);
+	ck_assert_msg(ret == HEXZ_ERR_PROTOCOL, "%d (%s)", ret, hexz_strerror(ret));
+	ck_assert_int_eq(hexz_remote_read_error(st, &err), HEXZ_OK);
+	ck_assert_msg(strstr(err.message, url) && strstr(err.message, "ignores Range"), "%s",
+		      err.message);
+	hexz_storage_close(st);
+	hexz_remote_destroy(r);
+	free(url);
+	free(path);
+}
+END_TEST
+
 /* Bad options and URLs are refused before any request. */
 START_TEST(test_bad_arguments)
 {
@@ -751,6 +783,7 @@ main(void)
 	tcase_add_test(tc, test_replaced_object);
 	tcase_add_test(tc, test_replaced_object_s3);
 	tcase_add_test(tc, test_stalled_server);
+	tcase_add_test(tc, test_range_ignored);
 	tcase_add_test(tc, test_concurrent_readers);
 	tcase_add_test(tc, test_stopped_server);
 	suite_add_tcase(s, tc);
