@@ -53,7 +53,8 @@ pass(const struct hexz_storage *st, size_t piece, unsigned char *buf, const char
 			struct hexz_error why = { 0 };
 
 			hexz_remote_read_error(st, &why);
-			fprintf(stderr, "remote_fetch: read at %" PRIu64 ": %s\n", off, why.message);
+			fprintf(stderr, "remote_fetch: read at %" PRIu64 ": %s\n", off,
+				why.message);
 			return 1;
 		}
 	}

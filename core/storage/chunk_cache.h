@@ -48,11 +48,11 @@ struct chunk_cache;
 struct chunk;
 
 struct chunk_cache_stats {
-	uint64_t hits;      /* acquired READY */
+	uint64_t hits;	    /* acquired READY */
 	uint64_t misses;    /* claimed: the caller fetched */
-	uint64_t waits;     /* acquired while another reader fetched it */
+	uint64_t waits;	    /* acquired while another reader fetched it */
 	uint64_t evictions; /* chunks dropped for the budget */
-	uint64_t bytes;     /* bytes held now (fetching ones included) */
+	uint64_t bytes;	    /* bytes held now (fetching ones included) */
 	uint64_t chunks;    /* chunks held now */
 };
 

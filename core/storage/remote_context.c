@@ -61,8 +61,10 @@ free_options(struct hexz_remote_options *o)
 static bool
 copy_strings(struct hexz_remote_options *o)
 {
-	const char **fields[] = { &o->ca_file,	 &o->s3_access_key_id, &o->s3_secret_access_key,
-				  &o->s3_session_token, &o->s3_region, &o->s3_endpoint };
+	const char **fields[] = {
+		&o->ca_file,	      &o->s3_access_key_id, &o->s3_secret_access_key,
+		&o->s3_session_token, &o->s3_region,	    &o->s3_endpoint
+	};
 	bool ok = true;
 	size_t i;
 
@@ -84,9 +86,10 @@ check_options(const struct hexz_remote_options *o, struct hexz_error *err)
 				 "invalid value '%u' for option max_connections (1 to 1024)",
 				 o->max_connections);
 	if (o->request_timeout < 1 || o->request_timeout > 3600)
-		return error_set(err, HEXZ_ERR_INVALID_ARGUMENT,
-				 "invalid value '%u' for option request_timeout (1 to 3600 seconds)",
-				 o->request_timeout);
+		return error_set(
+			err, HEXZ_ERR_INVALID_ARGUMENT,
+			"invalid value '%u' for option request_timeout (1 to 3600 seconds)",
+			o->request_timeout);
 	if (o->retries > 100)
 		return error_set(err, HEXZ_ERR_INVALID_ARGUMENT,
 				 "invalid value '%u' for option retries (0 to 100)", o->retries);
@@ -105,7 +108,8 @@ check_options(const struct hexz_remote_options *o, struct hexz_error *err)
 				 "an S3 session token needs an access key id and its secret");
 	if (o->s3_addressing > HEXZ_S3_ADDRESSING_VIRTUAL)
 		return error_set(err, HEXZ_ERR_INVALID_ARGUMENT,
-				 "invalid value %d for option s3_addressing", (int)o->s3_addressing);
+				 "invalid value %d for option s3_addressing",
+				 (int)o->s3_addressing);
 	return HEXZ_OK;
 }
 

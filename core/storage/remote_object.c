@@ -35,7 +35,7 @@ struct remote_object {
 	char *condition;
 	/* The chunk cache's key: request URL and version, so versions never mix. */
 	char *key;
-	/* Why the last failed read failed (hexz_remote_read_error()): apart, as reads see a const handle. */
+	/* The last read failure (hexz_remote_read_error()); apart, as reads get a const handle. */
 	struct read_failure *failure;
 };
 
@@ -166,11 +166,12 @@ remote_read_exact(const struct hexz_storage *st, uint64_t offset, size_t len, vo
 		}
 		acquired++;
 	}
-	/* Fetch what this read claimed even after a failure: waiters of those chunks need an end. */
+	/* Fetch what this read claimed even after a failure: its waiters need an end. */
 	if (claimed_count) {
-		struct fetch_batch b = {
-			.obj = obj, .chunks = claimed, .indexes = claimed_idx, .count = claimed_count
-		};
+		struct fetch_batch b = { .obj = obj,
+					 .chunks = claimed,
+					 .indexes = claimed_idx,
+					 .count = claimed_count };
 
 		atomic_init(&b.next, 0);
 		fetch_batch_run(&b);
@@ -427,8 +428,8 @@ hexz_remote_resolve_parent(void *opaque, const char *child_location, const char 
 			return error_set(err, HEXZ_ERR_NO_MEMORY, "out of memory");
 		name = escaped;
 	}
-	n = snprintf(out->location, sizeof(out->location), "%.*s/%s",
-		     (int)(slash - child_location), child_location, name);
+	n = snprintf(out->location, sizeof(out->location), "%.*s/%s", (int)(slash - child_location),
+		     child_location, name);
 	curl_free(escaped);
 	if (n < 0 || (size_t)n >= sizeof(out->location))
 		return error_set(err, HEXZ_ERR_PARENT_REFUSED, "parent '%s' of %s: URL too long",

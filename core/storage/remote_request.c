@@ -99,8 +99,8 @@ sleep_ms(unsigned int ms)
 		;
 }
 
-static int
-set_abort(struct attempt *a, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int set_abort(struct attempt *a, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int
 set_abort(struct attempt *a, int status, const char *fmt, ...)
@@ -118,10 +118,10 @@ set_abort(struct attempt *a, int status, const char *fmt, ...)
 static bool
 parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total)
 {
+	static const char form[] = "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%n";
 	int end = -1;
 
-	if (sscanf(v, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%n", first, last, total, &end) != 3 ||
-	    end < 0 || v[end] != '\0')
+	if (sscanf(v, form, first, last, total, &end) != 3 || end < 0 || v[end] != '\0')
 		return false;
 	return *first <= *last && v[6] >= '0' && v[6] <= '9';
 }
@@ -345,7 +345,7 @@ attempt_once(struct hexz_remote *r, const struct remote_request *req, struct rem
 {
 	const char *url = req->target->display;
 	struct curl_slist *headers = NULL;
-	char range[64], s3_code[128] = "", location[256] = "";
+	char range[64], s3_code[128] = "";
 	enum verdict v;
 	bool reusable = false;
 	CURLcode cres;
@@ -403,11 +403,12 @@ attempt_once(struct hexz_remote *r, const struct remote_request *req, struct rem
 		reusable = !a->capped;
 		if (req->target->s3)
 			s3_error_code(a->body, a->body_len, s3_code, sizeof(s3_code));
-		if (a->status >= 300 && a->status < 400)
-			copy_header(a->h, "Location", location, sizeof(location));
-		error_set(err, *code, "%s: HTTP %ld%s%s%s%s%s", url, a->status, s3_code[0] ? " " : "",
-			  s3_code, *code == HEXZ_ERR_CHANGED ? ": the object changed since it was opened" : "",
-			  location[0] ? ": redirect not followed to " : "", location);
+		/* The Location of a redirect is the server's text: not echoed, only named. */
+		error_set(err, *code, "%s: HTTP %ld%s%s%s", url, a->status, s3_code[0] ? " " : "",
+			  s3_code,
+			  *code == HEXZ_ERR_CHANGED ? ": the object changed since it was opened"
+			  : a->status >= 300 && a->status < 400 ? ": redirects are not followed"
+								: "");
 	}
 	if (v == VERDICT_OK && reply) {
 		reply->status = a->status;
@@ -435,7 +436,8 @@ remote_request_run(struct hexz_remote *r, const struct remote_request *req,
 	int code = HEXZ_OK;
 
 	if (!a)
-		return error_set(err, HEXZ_ERR_NO_MEMORY, "%s: out of memory", req->target->display);
+		return error_set(err, HEXZ_ERR_NO_MEMORY, "%s: out of memory",
+				 req->target->display);
 	for (attempt = 0;; attempt++) {
 		v = attempt_once(r, req, reply, a, &code, &last);
 		if (v != VERDICT_RETRY || attempt >= r->opts.retries)

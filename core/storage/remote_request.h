@@ -37,7 +37,8 @@ struct remote_request {
 	const struct remote_target *target;
 	/* GET: the header that pins the version ("If-Match: ..."); NULL for HEAD. */
 	const char *condition;
-	/* GET: [offset, offset + len) into dst; the object's length, which Content-Range must name. */
+	/* GET: [offset, offset + len) into dst; the object's length, which Content-Range must name.
+	 */
 	uint64_t offset;
 	size_t len;
 	unsigned char *dst;

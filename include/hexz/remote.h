@@ -116,8 +116,8 @@ HEXZ_EXPORT void hexz_remote_options_init(struct hexz_remote_options *opts);
  *  HEXZ_ERR_NO_MEMORY         no memory;
  *  HEXZ_ERR_SYSTEM            libcurl could not be initialised.
  */
-HEXZ_EXPORT int hexz_remote_create(const struct hexz_remote_options *opts,
-				   struct hexz_remote **out, struct hexz_error *err);
+HEXZ_EXPORT int hexz_remote_create(const struct hexz_remote_options *opts, struct hexz_remote **out,
+				   struct hexz_error *err);
 
 /**
  * hexz_remote_destroy() - drop the caller's reference to a context.

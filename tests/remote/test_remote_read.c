@@ -82,8 +82,7 @@ file_size(const char *path)
 
 /* A context with the defaults but for what the test sets. */
 static struct hexz_remote *
-make_remote(uint32_t chunk, uint64_t cache_bytes, unsigned int retries, bool s3,
-	    const char *secret)
+make_remote(uint32_t chunk, uint64_t cache_bytes, unsigned int retries, bool s3, const char *secret)
 {
 	struct hexz_remote_options o;
 	struct hexz_remote *r = NULL;
@@ -175,13 +174,16 @@ compare_corpus(struct hexz_remote *r, const char *base)
 		if (r1 == HEXZ_OK) {
 			opened++;
 			for (s = 0; s < 2; s++) {
-				uint64_t size = hexz_archive_stream_size(la, (enum hexz_stream)s), off;
+				uint64_t size = hexz_archive_stream_size(la, (enum hexz_stream)s),
+					 off;
 
-				ck_assert_uint_eq(size, hexz_archive_stream_size(ra, (enum hexz_stream)s));
+				ck_assert_uint_eq(
+					size, hexz_archive_stream_size(ra, (enum hexz_stream)s));
 				for (off = 0; off < size; off += PIECE)
-					compare_range(la, ra, (enum hexz_stream)s, off,
-						      (size_t)(size - off < PIECE ? size - off : PIECE),
-						      file, a, b);
+					compare_range(
+						la, ra, (enum hexz_stream)s, off,
+						(size_t)(size - off < PIECE ? size - off : PIECE),
+						file, a, b);
 			}
 			/* Every manifest file, as a reader of the contents view asks for it. */
 			for (node = 0; node < hexz_archive_tree_count(la); node++) {
@@ -403,9 +405,8 @@ START_TEST(test_replaced_object)
 	int ret;
 
 	write_object(path, OBJ_SIZE, 1000000000, old);
-	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/replaced.hxz",
-				  need_env("NGINX_HTTP_PORT")),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&url, "http://127.0.0.1:%s/replaced.hxz", need_env("NGINX_HTTP_PORT")), 0);
 	ck_assert_int_eq(hexz_remote_open(r, url, &st, &err), HEXZ_OK);
 	ck_assert_int_eq(hexz_storage_read_exact(st, 0, OBJ_CHUNK, got), HEXZ_OK);
 	ck_assert_int_eq(memcmp(got, old, OBJ_CHUNK), 0);
@@ -473,9 +474,8 @@ START_TEST(test_concurrent_readers)
 	int i;
 
 	write_object(path, OBJ_SIZE, 1000000000, data);
-	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/shared.hxz",
-				  need_env("NGINX_HTTP_PORT")),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&url, "http://127.0.0.1:%s/shared.hxz", need_env("NGINX_HTTP_PORT")), 0);
 	ck_assert_int_eq(hexz_remote_open(r, url, &st, &err), HEXZ_OK);
 	for (i = 0; i < 8; i++) {
 		args[i] = (struct reader_arg){ .st = st, .expect = data };
@@ -497,8 +497,7 @@ START_TEST(test_concurrent_readers)
 }
 END_TEST
 
-static void
-run_script(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void run_script(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 run_script(const char *fmt, ...)
@@ -650,7 +649,8 @@ silent_accept(void *p)
 START_TEST(test_stalled_server)
 {
 	struct silent_server s = { 0 };
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t salen = sizeof(sa);
 	struct hexz_remote_options o;
 	struct hexz_remote *r = NULL;
@@ -683,7 +683,8 @@ START_TEST(test_stalled_server)
 	ck_assert_msg(strstr(err.message, url) && strstr(err.message, "2 attempts"), "%s",
 		      err.message);
 	ck_assert_int_eq(atomic_load(&s.accepted), 2);
-	ck_assert_msg(took >= 1.9 && took < 4.0, "gave up after %.2f s", took);
+	/* Two 1 s stalls and at most 0.1 s of backoff; the rest is slack for valgrind. */
+	ck_assert_msg(took >= 1.9 && took < 6.0, "gave up after %.2f s", took);
 	hexz_remote_destroy(r);
 }
 END_TEST
@@ -702,9 +703,9 @@ START_TEST(test_range_ignored)
 	char *url = NULL, *path = tu_path(corpus_dir, "both_streams.hxz");
 	int ret;
 
-	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/both_streams.hxz",
-				  need_env("PYSERVER_PORT")),
-			 0);
+	ck_assert_int_gt(
+		asprintf(&url, "http://127.0.0.1:%s/both_streams.hxz", need_env("PYSERVER_PORT")),
+		0);
 	ret = hexz_remote_open(r, url, &st, &err);
 	ck_assert_msg(ret == HEXZ_OK, "%s", err.message);
 	ck_assert_uint_eq(hexz_storage_len(st), file_size(path));
