@@ -66,6 +66,14 @@ hexz_strerror(int code)
 		return "corrupt manifest";
 	case HEXZ_ERR_LIMIT:
 		return "archive exceeds a limit of this reader";
+	case HEXZ_ERR_NETWORK:
+		return "remote server unreachable or not answering (after retries)";
+	case HEXZ_ERR_CHANGED:
+		return "remote object changed since it was opened";
+	case HEXZ_ERR_PROTOCOL:
+		return "remote server broke the HTTP range protocol";
+	case HEXZ_ERR_HTTP:
+		return "unexpected HTTP status from the remote server";
 	default:
 		return "unknown libhexz error";
 	}

@@ -8,10 +8,10 @@ set -euo pipefail
 # The compression, hashing and metadata libraries are for the archive layer
 # of libhexz; libcurl (OpenSSL flavour) for its remote storage backends,
 # libxml2 for their directory listings, libinih for the AWS credentials and
-# config files.
+# config files, expat for the error documents of S3.
 build_pkgs=(gcc meson ninja-build pkg-config libfuse3-dev fuse3
 	liblz4-dev libzstd-dev zlib1g-dev libssl-dev libyajl-dev libisal-dev
-	libcurl4-openssl-dev libinih-dev libxml2-dev)
+	libcurl4-openssl-dev libinih-dev libxml2-dev libexpat1-dev)
 # dpkg-dev: dpkg-buildflags, for the build with Debian's packaging flags.
 # The python3 modules and b3sum write and check archives independently of
 # the C code; json-c reads the corpus's descriptions in the unit tests.

@@ -7,6 +7,10 @@
  *   hexz-inspect [--passfile FILE] ARCHIVE            header facts
  *   hexz-inspect [--passfile FILE] --verify ARCHIVE   read and check every block
  *   hexz-inspect [--passfile FILE] --cat WHAT ARCHIVE main, auxiliary or a manifest path
+ *
+ * ARCHIVE may be a URL (http(s)://HOST/PATH/NAME.hxz, s3://BUCKET/KEY.hxz):
+ * it is then read through libhexz's remote backend, S3 settings from the
+ * AWS_* environment, --ca-file for https.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +35,20 @@
 
 static const char *const stream_names[2] = { "main", "auxiliary" };
 
+/* The remote archive's storage, whose failed reads explain themselves; NULL for a file. */
+static const struct hexz_storage *remote_storage;
+
+/* After a failed read: the remote reason behind it (URL, HTTP status, S3 code), if any. */
+static void
+report_remote_failure(void)
+{
+	struct hexz_error why = { 0 };
+
+	if (remote_storage && hexz_remote_read_error(remote_storage, &why) == HEXZ_OK &&
+	    why.message[0])
+		fprintf(stderr, "hexz-inspect: %s\n", why.message);
+}
+
 static void
 usage(FILE *out)
 {
@@ -44,11 +62,14 @@ usage(FILE *out)
 		     "  --passfile FILE   password of an encrypted archive: the file's\n"
 		     "                    content without one trailing newline\n"
 		     "                    (HEXZ_PASSWORD in the environment works too)\n"
+		     "  --ca-file FILE    trust the CA certificates in FILE for https\n"
 		     "  -h, --help        this help\n"
 		     "  -V, --version     the version\n"
 		     "\n"
+		     "ARCHIVE may be a URL: http(s)://HOST[:PORT]/PATH/NAME.hxz or\n"
+		     "s3://BUCKET/KEY.hxz (credentials, region and endpoint from AWS_*).\n"
 		     "Parents of thin archives are found as hexz finds them: the path as\n"
-		     "written, then relative to the archive's directory.\n"
+		     "written, then relative to the archive's directory (beside it for a URL).\n"
 		     "Exit status: 0 sound, 1 unreadable or damaged archive, 2 bad usage.\n");
 }
 
@@ -143,6 +164,7 @@ show_info(struct hexz_archive *ar)
 		printf("\n");
 	} else {
 		printf("%-13s unknown: %s\n", "stored", err.message);
+		report_remote_failure();
 	}
 	for (i = 0; i < info.parent_count; i++) {
 		struct hexz_archive *p = hexz_archive_parent(ar, i);
@@ -197,6 +219,7 @@ read_range(struct hexz_archive *ar, enum hexz_stream s, uint64_t offset, uint64_
 
 		if (hexz_archive_read(ar, s, offset, n, buf, &err) != HEXZ_OK) {
 			fprintf(stderr, "hexz-inspect: %s\n", err.message);
+			report_remote_failure();
 			return EXIT_UNSOUND;
 		}
 		if (output && write_all(buf, n) != 0)
@@ -274,14 +297,66 @@ verify(struct hexz_archive *ar, unsigned char *buf, unsigned int depth)
 	return 0;
 }
 
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/*
+ * Open the archive at `url` through a remote context. S3 settings come
+ * from the environment as the AWS CLI reads it (a profile's file is not
+ * read yet); AWS_CA_BUNDLE is for S3 only, and --ca-file wins over it.
+ */
+static int
+open_remote(const char *url, const char *ca_file, struct hexz_archive_options *opts,
+	    struct hexz_remote **remote, struct hexz_archive **ar, struct hexz_storage **failed,
+	    struct hexz_error *err)
+{
+	struct hexz_remote_options ro;
+	struct hexz_storage *st = NULL;
+	bool s3 = strncmp(url, "s3://", 5) == 0;
+	int ret;
+
+	hexz_remote_options_init(&ro);
+	ro.ca_file = ca_file ? ca_file : s3 ? env("AWS_CA_BUNDLE") : NULL;
+	ro.s3_access_key_id = env("AWS_ACCESS_KEY_ID");
+	ro.s3_secret_access_key = env("AWS_SECRET_ACCESS_KEY");
+	ro.s3_session_token = env("AWS_SESSION_TOKEN");
+	ro.s3_region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
+	ro.s3_endpoint = env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
+						     : env("AWS_ENDPOINT_URL");
+	ret = hexz_remote_create(&ro, remote, err);
+	if (ret)
+		return ret;
+	ret = hexz_remote_open(*remote, url, &st, err);
+	if (ret)
+		return ret;
+	opts->location = url;
+	opts->resolve_parent = hexz_remote_resolve_parent;
+	opts->resolve_opaque = *remote;
+	/* Set first: a failed read of the header or index explains itself as later reads do. */
+	remote_storage = st;
+	ret = hexz_archive_open(st, opts, ar, err);
+	if (ret)
+		*failed = st;
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "verify", no_argument, NULL, 'v' },   { "cat", required_argument, NULL, 'c' },
 		{ "passfile", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },  { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },  { "ca-file", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
 	};
+	struct hexz_remote *remote = NULL;
+	struct hexz_storage *failed_storage = NULL;
+	const char *ca_file = NULL;
 	struct hexz_archive_options opts = { 0 };
 	struct hexz_error err = { 0 };
 	struct hexz_archive *ar = NULL;
@@ -301,6 +376,9 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			passfile = optarg;
+			break;
+		case 'a':
+			ca_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -328,9 +406,14 @@ main(int argc, char **argv)
 		opts.password = getenv("HEXZ_PASSWORD");
 		opts.password_len = strlen(opts.password);
 	}
-	ret = hexz_archive_open_path(argv[optind], &opts, &ar, &err);
+	if (strstr(argv[optind], "://"))
+		ret = open_remote(argv[optind], ca_file, &opts, &remote, &ar, &failed_storage,
+				  &err);
+	else
+		ret = hexz_archive_open_path(argv[optind], &opts, &ar, &err);
 	if (ret != HEXZ_OK) {
 		fprintf(stderr, "hexz-inspect: %s\n", err.message);
+		report_remote_failure();
 		ret = EXIT_UNSOUND;
 		goto out;
 	}
@@ -351,6 +434,8 @@ main(int argc, char **argv)
 out:
 	free(buf);
 	hexz_archive_close(ar);
+	hexz_storage_close(failed_storage);
+	hexz_remote_destroy(remote);
 	if (password) {
 		explicit_bzero(password, MAX_PASSWORD + 1);
 		free(password);

@@ -75,6 +75,15 @@ enum hexz_status {
 	HEXZ_ERR_CORRUPT_MANIFEST = -24,
 	/** A field exceeds a limit of this reader (sizes, counts, work). */
 	HEXZ_ERR_LIMIT = -25,
+	/** A remote server could not be reached, or stopped answering, after every retry. */
+	HEXZ_ERR_NETWORK = -26,
+	/** The remote object changed since it was opened (412, another length or ETag). */
+	HEXZ_ERR_CHANGED = -27,
+	/** The server broke HTTP's rules for a range request (Range ignored, wrong
+	   Content-Range, a body of the wrong length, no validator). */
+	HEXZ_ERR_PROTOCOL = -28,
+	/** The server answered with an HTTP status this library does not expect. */
+	HEXZ_ERR_HTTP = -29,
 };
 
 /**

@@ -10,6 +10,7 @@
 #include <hexz/archive.h>
 #include <hexz/cache.h>
 #include <hexz/common.h>
+#include <hexz/remote.h>
 #include <hexz/storage.h>
 #include <hexz/version.h>
 

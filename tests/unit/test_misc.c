@@ -43,6 +43,10 @@ static const int all_codes[] = {
 	HEXZ_ERR_PARENT_BLOCK_MISSING,
 	HEXZ_ERR_CORRUPT_MANIFEST,
 	HEXZ_ERR_LIMIT,
+	HEXZ_ERR_NETWORK,
+	HEXZ_ERR_CHANGED,
+	HEXZ_ERR_PROTOCOL,
+	HEXZ_ERR_HTTP,
 };
 
 #define N_CODES (sizeof(all_codes) / sizeof(all_codes[0]))
@@ -84,7 +88,7 @@ END_TEST
 
 START_TEST(test_strerror_unknown)
 {
-	static const int unknown[] = { 1, 42, -26, -100, INT_MIN, INT_MAX };
+	static const int unknown[] = { 1, 42, -30, -100, INT_MIN, INT_MAX };
 	size_t i;
 
 	for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)

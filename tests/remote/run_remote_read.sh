@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The remote suite: start nginx (http and https) over a fresh corpus and
+# Ceph RGW with the corpus uploaded, then run test_remote_read against
+# them. Every server is stopped and every file removed from the trap,
+# whatever happens.
+#
+# Usage: run_remote_read.sh TEST_BINARY S3_REQUEST_BINARY HEXZ_INSPECT
+set -Eeuo pipefail
+
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+SOURCE_ROOT=$(cd -- "$HERE/../.." && pwd)
+TEST_BIN=$1
+S3_REQUEST=$2
+INSPECT=$3
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hexz-remote.XXXXXX")
+pyserver_pid=
+cleanup() {
+	local status=$?
+	if [ -n "$pyserver_pid" ]; then
+		kill "$pyserver_pid" 2>/dev/null || true
+		wait "$pyserver_pid" 2>/dev/null || true
+	fi
+	"$HERE/nginx.sh" stop "$WORK/nginx" || status=1
+	"$HERE/nginx.sh" stop "$WORK/nginx-stop" || status=1
+	"$HERE/ceph_rgw.sh" stop "$WORK/rgw" || status=1
+	rm -rf -- "$WORK"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p -- "$WORK/corpus" "$WORK/nginx" "$WORK/nginx-stop" "$WORK/rgw"
+"$PYTHON" "$SOURCE_ROOT/tests/writer/make_corpus.py" "$WORK/corpus" >/dev/null
+
+# Both servers start at once: RGW takes seconds, nginx half of one.
+HEXZ_S3_REQUEST=$S3_REQUEST "$HERE/ceph_rgw.sh" start "$WORK/rgw" >"$WORK/rgw.out" &
+rgw_pid=$!
+"$HERE/nginx.sh" start "$WORK/nginx" "$WORK/corpus" >/dev/null
+if ! wait "$rgw_pid"; then
+	cat "$WORK/rgw.out" >&2
+	exit 1
+fi
+# python's http.server: no ETag (Last-Modified pins the version) and no
+# Range support (a 200 with the whole body), a server of REMOTE.md's list.
+REMOTE_SCRIPT=run_remote_read.sh
+# shellcheck source=tests/remote/lib.sh
+. "$HERE/lib.sh"
+PYSERVER_PORT=$(remote_free_port)
+"$PYTHON" -m http.server --bind 127.0.0.1 --directory "$WORK/corpus" "$PYSERVER_PORT" \
+	>"$WORK/pyserver.log" 2>&1 &
+pyserver_pid=$!
+remote_wait_http "http://127.0.0.1:$PYSERVER_PORT/" 20 ||
+	remote_die "python3 -m http.server does not answer: $(tail -n 5 "$WORK/pyserver.log")"
+export PYSERVER_PORT
+
+set -a
+# shellcheck disable=SC1091
+. "$WORK/nginx/env"
+# shellcheck disable=SC1091
+. "$WORK/rgw/env"
+set +a
+
+# The corpus into the bucket, signed by libhexz's own signer.
+for f in "$WORK"/corpus/*.hxz; do
+	AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_REGION=$RGW_REGION AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID \
+		AWS_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY \
+		"$S3_REQUEST" -T "$f" PUT "$RGW_BUCKET" "$(basename -- "$f")" >/dev/null
+done
+
+# hexz-inspect takes URLs: --verify of a thin archive and its parents, and
+# --cat equal to the local file, over each backend.
+inspect_cases() { # BASE [OPTIONS...]
+	local base=$1
+	shift
+	"$INSPECT" "$@" --verify "${base}chain_03.hxz" >/dev/null
+	"$INSPECT" "$@" --cat main "${base}both_streams.hxz" | cmp - "$WORK/corpus/both_streams.main"
+	"$INSPECT" "$@" --cat auxiliary "${base}both_streams.hxz" |
+		cmp - "$WORK/corpus/both_streams.aux"
+	if "$INSPECT" "$@" "${base}missing.hxz" 2>"$WORK/inspect.err"; then
+		echo "hexz-inspect opened ${base}missing.hxz" >&2
+		exit 1
+	fi
+	grep -q "404" "$WORK/inspect.err" || {
+		echo "hexz-inspect on a missing URL: $(cat "$WORK/inspect.err")" >&2
+		exit 1
+	}
+}
+inspect_cases "http://127.0.0.1:$NGINX_HTTP_PORT/"
+inspect_cases "https://127.0.0.1:$NGINX_HTTPS_PORT/" --ca-file "$NGINX_CA_FILE"
+AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_REGION=$RGW_REGION AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID \
+	AWS_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY inspect_cases "s3://$RGW_BUCKET/"
+
+HEXZ_S3_REQUEST=$S3_REQUEST HEXZ_CORPUS_DIR=$WORK/corpus HEXZ_NGINX_SH=$HERE/nginx.sh HEXZ_STOP_STATE=$WORK/nginx-stop \
+	"$TEST_BIN"
