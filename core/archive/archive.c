@@ -38,8 +38,8 @@ struct fill_ctx {
 };
 
 /*
- * Runs on the mapping under the SIGBUS guard: checks the CRC, decrypts and
- * decompresses into buffers allocated beforehand.
+ * Checks the CRC of a private copy of the stored bytes, then decrypts and
+ * decompresses that same copy into buffers allocated beforehand.
  */
 static int
 decode_stored(void *vctx, const void *stored, size_t len)
@@ -94,6 +94,7 @@ archive_fill_block(void *source, const struct block_desc *d, void *dst, struct h
 {
 	struct hexz_archive *ar = source;
 	struct fill_ctx ctx = { .ar = ar, .d = d, .dst = dst };
+	unsigned char *stored;
 	int ret;
 
 	if (d->offset == BLOCK_OFFSET_PARENT) {
@@ -119,7 +120,24 @@ archive_fill_block(void *source, const struct block_desc *d, void *dst, struct h
 		if (!ctx.plain)
 			return error_plain(err, HEXZ_ERR_NO_MEMORY);
 	}
-	ret = storage_with_bytes(ar->storage, d->offset, d->length, decode_stored, &ctx);
+	/*
+	 * Decoded from a copy, never from the mapping itself: the CRC and the
+	 * decompressor must see the same bytes. An archive overwritten in
+	 * place (cp over it, an editor saving) changes the mapped bytes
+	 * between the two, and a block of incompressible data is one literal
+	 * run that decodes whatever bytes it then holds to the right length:
+	 * a block of neither version, served as good. Copying costs a memcpy
+	 * of the stored bytes, a fraction of their decompression.
+	 */
+	stored = malloc(d->length);
+	if (!stored) {
+		free(ctx.plain);
+		return error_plain(err, HEXZ_ERR_NO_MEMORY);
+	}
+	ret = hexz_storage_read_exact(ar->storage, d->offset, d->length, stored);
+	if (ret == HEXZ_OK)
+		ret = decode_stored(&ctx, stored, d->length);
+	free(stored);
 	free(ctx.plain);
 	return ret ? block_error(ar, d, ret, ctx.crc, err) : HEXZ_OK;
 }

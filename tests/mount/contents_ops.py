@@ -602,6 +602,34 @@ def cmd_inplace(mpath, archive, expected, seconds, other_mpath, other_expected):
         check(f.read() == load(other_expected), f"{aname} modified in place: another archive still reads right")
 
 
+def describe_wrong(got, off, old, new):
+    """Where GOT (read at OFF) first leaves OLD, and what its pages hold:
+    old bytes, new bytes, zeros, or old bytes of another offset."""
+    first = next((i for i in range(len(got)) if off + i >= len(old) or got[i] != old[off + i]), None)
+    parts = []
+    pos = 0
+    while pos < len(got):
+        page_end = min(len(got), ((off + pos) // 4096 + 1) * 4096 - off)
+        piece = got[pos:page_end]
+        at = off + pos
+        if piece == old[at:at + len(piece)]:
+            kind = "old"
+        elif piece == new[at:at + len(piece)]:
+            kind = "new"
+        elif piece.count(piece[0]) == len(piece):
+            kind = f"all 0x{piece[0]:02x}"
+        else:
+            where = old.find(piece)
+            kind = f"old@{where}" if where >= 0 else "?"
+        if parts and parts[-1][1] == kind:
+            parts[-1][2] = page_end
+        else:
+            parts.append([pos, kind, page_end])
+        pos = page_end
+    return (f"first difference at +{first}; pieces " +
+            ", ".join(f"[{off + a}, {off + b}) {k}" for a, k, b in parts))
+
+
 def cmd_replace_by_copy(mpath, archive, new_archive, old_expected, new_expected):
     """ARCHIVE is overwritten in place with NEW_ARCHIVE's bytes (cp over
     it: truncate, then write) under an open handle on MPATH: every read of
@@ -635,7 +663,8 @@ def cmd_replace_by_copy(mpath, archive, new_archive, old_expected, new_expected)
                 seen["new"] += 1
                 bad.append(f"pread({n}) at {off}: {len(got)} bytes of the new version")
             else:
-                bad.append(f"pread({n}) at {off}: {len(got)} bytes neither old nor new")
+                bad.append(f"pread({n}) at {off}: {len(got)} bytes neither old nor new: "
+                           f"{describe_wrong(got, off, old, new)}")
         print(f"  old handle after the overwrite: {seen}")
         check(not bad, f"{aname} overwritten in place: the old handle reads its own (old) bytes or EIO",
               *bad[:8])
