@@ -1890,6 +1890,115 @@ START_TEST(test_truncated_in_place)
 }
 END_TEST
 
+/*
+ * A file changed in place while a block decodes: its bytes are checked
+ * and decompressed as one copy, so a read returns the block as written or
+ * fails, never bytes the CRC did not cover. The blocks are incompressible
+ * (one LZ4 literal run each, which decompresses any bytes to the right
+ * length) and large, and a thread keeps turning one page in the middle of
+ * each block's stored bytes to garbage and back while they are read.
+ */
+struct toggler {
+	const char *path;
+	uint64_t offsets[4];
+	atomic_bool stop;
+	unsigned long rounds;
+};
+
+static void *
+toggler_main(void *arg)
+{
+	struct toggler *t = arg;
+	unsigned char good[4][4096], bad[4096];
+	int fd = open(t->path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	for (int k = 0; k < 4; k++)
+		if (pread(fd, good[k], sizeof(good[k]), (off_t)t->offsets[k]) != 4096)
+			goto out;
+	while (!atomic_load(&t->stop)) {
+		for (int k = 0; k < 4; k++) {
+			for (size_t i = 0; i < sizeof(bad); i++)
+				bad[i] = (unsigned char)(good[k][i] ^ 0xff);
+			if (pwrite(fd, bad, sizeof(bad), (off_t)t->offsets[k]) != 4096 ||
+			    pwrite(fd, good[k], 4096, (off_t)t->offsets[k]) != 4096)
+				goto out;
+		}
+		t->rounds++;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+START_TEST(test_changed_while_decoding)
+{
+	char *data_path = tu_path(tmp, "incompressible.bin");
+	char *path = tu_path(tmp, "changing.hxz");
+	size_t size = 4 * MIB, n, wrong = 0, failed = 0, good = 0;
+	unsigned char *want = malloc(size), *buf = malloc(MIB);
+	uint64_t state = 12345;
+	struct toggler t = { .path = path };
+	struct hexz_cache *cache = NULL;
+	struct hexz_archive *ar = NULL;
+	struct hexz_error err = { 0 };
+	struct timespec start, now;
+	pthread_t thread;
+	struct stat sb;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < size; i += 8) {
+		uint64_t x = next_random(&state);
+
+		memcpy(want + i, &x, 8);
+	}
+	tu_write_file(data_path, want, size);
+	writer(path, "--main", data_path, "-c", "lz4", "--block-size", "1048576", NULL);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	/* Stored blocks fill the file: the middle of each quarter lies inside block k. */
+	for (int k = 0; k < 4; k++)
+		t.offsets[k] = ((uint64_t)sb.st_size * (2 * (uint64_t)k + 1) / 8) & ~(uint64_t)4095;
+	/* A cache that keeps one block: reading the four in turn decodes each again. */
+	ck_assert_int_eq(hexz_cache_create(1, 0, &cache), HEXZ_OK);
+	ck_assert_int_eq(open_with(path, cache, NULL, &ar, &err), HEXZ_OK);
+	atomic_init(&t.stop, false);
+	ck_assert_int_eq(pthread_create(&thread, NULL, toggler_main, &t), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		for (uint64_t off = 0; off < size; off += MIB) {
+			int ret = hexz_archive_read(ar, HEXZ_STREAM_MAIN, off, MIB, buf, &err);
+
+			if (ret != HEXZ_OK) {
+				ck_assert_msg(ret == HEXZ_ERR_CHECKSUM || ret == HEXZ_ERR_DECOMPRESS,
+					      "block at %" PRIu64 ": %d %s", off, ret, err.message);
+				failed++;
+			} else if (memcmp(buf, want + off, MIB) != 0) {
+				wrong++;
+			} else {
+				good++;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 2);
+	atomic_store(&t.stop, true);
+	pthread_join(thread, NULL);
+	hexz_archive_close(ar);
+	hexz_cache_destroy(cache);
+	n = good + failed + wrong;
+	ck_assert_msg(wrong == 0, "%zu of %zu block reads returned bytes of neither version "
+		      "(%zu good, %zu failed, %lu changes)", wrong, n, good, failed, t.rounds);
+	/* The changes met the reads: some failed, and some read right in between. */
+	ck_assert_msg(failed > 0 && good > 0, "%zu good, %zu failed, %lu changes", good, failed,
+		      t.rounds);
+	free(buf);
+	free(want);
+	free(path);
+	free(data_path);
+}
+END_TEST
+
 /* ---- many threads, several archives, one small cache ---- */
 
 #define THREADS 8
@@ -2172,6 +2281,7 @@ archive_suite(void)
 	tcase_add_test(tc, test_manifest_hostile);
 	tcase_add_test(tc, test_open_path_identity);
 	tcase_add_test(tc, test_truncated_in_place);
+	tcase_add_test(tc, test_changed_while_decoding);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");
