@@ -13,7 +13,9 @@ usage: contents_ops.py SUBCOMMAND ARGS...   (see the functions named cmd_*)
 
 import errno
 import hashlib
+import ctypes
 import json
+import mmap
 import os
 import random
 import stat
@@ -381,6 +383,41 @@ def resident_pages(path):
     return int(out.split()[0])
 
 
+def resident_page_list(path):
+    """The indexes of PATH's pages in the page cache, as runs "a-b" (mincore(2))."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    page = os.sysconf("SC_PAGE_SIZE")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return ""
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            return f"mmap: {os.strerror(ctypes.get_errno())}"
+        vec = ctypes.create_string_buffer((size + page - 1) // page)
+        try:
+            if libc.mincore(addr, size, vec) != 0:
+                return f"mincore: {os.strerror(ctypes.get_errno())}"
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+    runs = []
+    for i, b in enumerate(vec.raw):
+        if b & 1:
+            if runs and runs[-1][1] == i - 1:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+    return " ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+
+
 def cmd_fill_direct(mpath, expected, offset, seconds):
     """MPATH is fresh. One page at OFFSET is read with O_DIRECT (as qemu
     reads with cache=none): the bytes are right, and SECONDS later nothing
@@ -429,8 +466,11 @@ def cmd_fill(mpath, expected, offset, want_lo, want_hi, seconds):
             time.sleep(0.02)
             pages = resident_pages(mpath)
         time.sleep(max(0.0, deadline - time.time()))
-        check_eq(f"{name}: after one page read at {offset}, the page cache holds "
-                 f"{len(want)} pages (that page and [{lo}, {hi}))", len(want), resident_pages(mpath))
+        held = resident_pages(mpath)
+        check(held == len(want), f"{name}: after one page read at {offset}, the page cache holds "
+              f"{len(want)} pages (that page and [{lo}, {hi}))",
+              f"it holds {held}: pages {resident_page_list(mpath)}",
+              f"wanted pages {' '.join(str(p) for p in sorted(want))}")
         data = read_all(fd)
         check(data == ref, f"{name}: every byte reads back right, the stored pages included",
               f"{len(data)} bytes sha {sha(data)}, expected {len(ref)} {sha(ref)}")
