@@ -229,20 +229,20 @@ check_tree(struct hexz_archive *ar, const struct contents_tree *tree, struct sna
 
 	uint32_t count = contents_tree_count(tree);
 	struct tree_node root, node, parent, child, prev;
+	/* The archive node the mount would hold; entries are (node, tree index) references. */
+	struct node archive = { .map = map, .kind = NODE_ARCHIVE, .is_dir = true, .fd = -1 };
 
 	contents_tree_get(tree, 0, &root);
 	FUZZ_CHECK(count >= 1 && root.is_dir && root.name[0] == '\0');
 	for (uint32_t i = 0; i < count; i++) {
 		const struct tree_node *t = &node;
-		struct node n = { .map = map,
-				  .tree_index = i,
-				  .kind = i ? NODE_ENTRY : NODE_ARCHIVE };
+		struct node_ref ref = { .node = &archive, .index = i };
 		struct stat st;
 
 		contents_tree_get(tree, i, &node);
 		contents_tree_get(tree, t->parent, &parent);
 		FUZZ_CHECK(i == 0 || (t->parent < i && parent.is_dir));
-		contents_node_attr(&fs, &n, &st);
+		contents_node_attr(&fs, ref, &st);
 		FUZZ_CHECK(S_ISDIR(st.st_mode) == t->is_dir);
 		FUZZ_CHECK((st.st_mode & (S_ISUID | S_ISGID | 0222)) == 0);
 		if (t->is_dir) {
