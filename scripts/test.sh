@@ -11,7 +11,8 @@
 #                  demo needs only the build dependencies
 #   build-asan     ASan+UBSan: everything
 #   build-tsan     TSan (clang): the concurrent paths
-#   build-fuzz     every libFuzzer target for a bounded time (scripts/fuzz.sh)
+#   build-fuzz     every libFuzzer target for a bounded time (scripts/fuzz.sh),
+#                  built right after the dependencies are installed
 # A step that fails is named at the end, after the output of the tool that
 # failed.
 # Usage: scripts/test.sh
@@ -58,6 +59,9 @@ setup() { # DIR [meson options...]
 
 begin "installing the build and test dependencies (scripts/deps.sh test)"
 "$top/scripts/deps.sh" test
+
+begin "building the libFuzzer targets (clang, ASan+UBSan; run at the end)"
+bash "$top/scripts/fuzz.sh" --build-only
 
 begin "build and test (debugoptimized, -Werror)"
 setup build -Dtests=true
