@@ -10,7 +10,8 @@
  *
  * ARCHIVE may be a URL (http(s)://HOST/PATH/NAME.hxz, s3://BUCKET/KEY.hxz):
  * it is then read through libhexz's remote backend, S3 settings from the
- * AWS_* environment, --ca-file for https.
+ * AWS_* environment, --ca-file for https, --cache-dir for a persistent
+ * disk cache of fetched chunks shared with later runs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -63,6 +64,8 @@ usage(FILE *out)
 		     "                    content without one trailing newline\n"
 		     "                    (HEXZ_PASSWORD in the environment works too)\n"
 		     "  --ca-file FILE    trust the CA certificates in FILE for https\n"
+		     "  --cache-dir DIR   keep fetched chunks of a URL in DIR (created 0700)\n"
+		     "                    for later runs; at most a tenth of its free space\n"
 		     "  -h, --help        this help\n"
 		     "  -V, --version     the version\n"
 		     "\n"
@@ -311,9 +314,9 @@ env(const char *name)
  * read yet); AWS_CA_BUNDLE is for S3 only, and --ca-file wins over it.
  */
 static int
-open_remote(const char *url, const char *ca_file, struct hexz_archive_options *opts,
-	    struct hexz_remote **remote, struct hexz_archive **ar, struct hexz_storage **failed,
-	    struct hexz_error *err)
+open_remote(const char *url, const char *ca_file, const char *cache_dir,
+	    struct hexz_archive_options *opts, struct hexz_remote **remote,
+	    struct hexz_archive **ar, struct hexz_storage **failed, struct hexz_error *err)
 {
 	struct hexz_remote_options ro;
 	struct hexz_storage *st = NULL;
@@ -322,6 +325,7 @@ open_remote(const char *url, const char *ca_file, struct hexz_archive_options *o
 
 	hexz_remote_options_init(&ro);
 	ro.ca_file = ca_file ? ca_file : s3 ? env("AWS_CA_BUNDLE") : NULL;
+	ro.cache_dir = cache_dir;
 	ro.s3_access_key_id = env("AWS_ACCESS_KEY_ID");
 	ro.s3_secret_access_key = env("AWS_SECRET_ACCESS_KEY");
 	ro.s3_session_token = env("AWS_SESSION_TOKEN");
@@ -352,11 +356,12 @@ main(int argc, char **argv)
 		{ "verify", no_argument, NULL, 'v' },   { "cat", required_argument, NULL, 'c' },
 		{ "passfile", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },  { "ca-file", required_argument, NULL, 'a' },
+		{ "cache-dir", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hexz_remote *remote = NULL;
 	struct hexz_storage *failed_storage = NULL;
-	const char *ca_file = NULL;
+	const char *ca_file = NULL, *cache_dir = NULL;
 	struct hexz_archive_options opts = { 0 };
 	struct hexz_error err = { 0 };
 	struct hexz_archive *ar = NULL;
@@ -379,6 +384,9 @@ main(int argc, char **argv)
 			break;
 		case 'a':
 			ca_file = optarg;
+			break;
+		case 'd':
+			cache_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -407,8 +415,8 @@ main(int argc, char **argv)
 		opts.password_len = strlen(opts.password);
 	}
 	if (strstr(argv[optind], "://"))
-		ret = open_remote(argv[optind], ca_file, &opts, &remote, &ar, &failed_storage,
-				  &err);
+		ret = open_remote(argv[optind], ca_file, cache_dir, &opts, &remote, &ar,
+				  &failed_storage, &err);
 	else
 		ret = hexz_archive_open_path(argv[optind], &opts, &ar, &err);
 	if (ret != HEXZ_OK) {

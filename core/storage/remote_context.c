@@ -55,6 +55,7 @@ free_options(struct hexz_remote_options *o)
 	free_string(&o->s3_session_token, true);
 	free_string(&o->s3_region, false);
 	free_string(&o->s3_endpoint, false);
+	free_string(&o->cache_dir, false);
 }
 
 /* Copy the strings of `o` in place; false without memory (then free_options() cleans up). */
@@ -63,7 +64,8 @@ copy_strings(struct hexz_remote_options *o)
 {
 	const char **fields[] = {
 		&o->ca_file,	      &o->s3_access_key_id, &o->s3_secret_access_key,
-		&o->s3_session_token, &o->s3_region,	    &o->s3_endpoint
+		&o->s3_session_token, &o->s3_region,	    &o->s3_endpoint,
+		&o->cache_dir
 	};
 	bool ok = true;
 	size_t i;
@@ -110,6 +112,9 @@ check_options(const struct hexz_remote_options *o, struct hexz_error *err)
 		return error_set(err, HEXZ_ERR_INVALID_ARGUMENT,
 				 "invalid value %d for option s3_addressing",
 				 (int)o->s3_addressing);
+	if (o->cache_dir && !*o->cache_dir)
+		return error_set(err, HEXZ_ERR_INVALID_ARGUMENT,
+				 "invalid value '' for option cache_dir (a directory)");
 	return HEXZ_OK;
 }
 
@@ -153,6 +158,13 @@ hexz_remote_create(const struct hexz_remote_options *opts, struct hexz_remote **
 		ret = error_set(err, HEXZ_ERR_NO_MEMORY, "out of memory");
 		goto fail;
 	}
+	if (r->opts.cache_dir) {
+		ret = disk_cache_open(r->opts.cache_dir, r->opts.cache_dir_size, &r->disk, err);
+		if (ret) {
+			curl_global_cleanup();
+			goto fail;
+		}
+	}
 	atomic_init(&r->refs, 1);
 	*out = r;
 	return HEXZ_OK;
@@ -160,6 +172,7 @@ hexz_remote_create(const struct hexz_remote_options *opts, struct hexz_remote **
 fail:
 	conn_pool_destroy(r->pool);
 	chunk_cache_destroy(r->cache);
+	disk_cache_close(r->disk);
 	free_options(&r->opts);
 	free(r);
 	return ret;
@@ -178,6 +191,7 @@ remote_context_unref(struct hexz_remote *r)
 		return;
 	conn_pool_destroy(r->pool);
 	chunk_cache_destroy(r->cache);
+	disk_cache_close(r->disk);
 	free_options(&r->opts);
 	free(r);
 	curl_global_cleanup();

@@ -12,6 +12,7 @@
 
 #include "chunk_cache.h"
 #include "conn_pool.h"
+#include "disk_cache.h"
 
 struct hexz_remote {
 	/* The creator's reference plus one per open object. */
@@ -20,6 +21,8 @@ struct hexz_remote {
 	struct hexz_remote_options opts;
 	struct conn_pool *pool;
 	struct chunk_cache *cache;
+	/* The persistent tier below `cache`; NULL without cache_dir. */
+	struct disk_cache *disk;
 };
 
 /* Take and drop a reference; the last drop frees the context. */

@@ -69,12 +69,22 @@ record_error(const struct remote_object *obj, const struct hexz_error *e)
 	pthread_mutex_unlock(&obj->failure->lock);
 }
 
-/* Fetch chunk `index` into the claimed `ch`, then publish or abandon it. */
+/*
+ * Fill the claimed `ch`, chunk `index`, from the disk cache or else by a
+ * GET (then kept on disk), and publish it; or abandon it on failure.
+ */
 static void
 fetch_chunk(const struct remote_object *obj, struct chunk *ch, uint64_t index)
 {
 	struct chunk_cache *cache = obj->remote->cache;
+	struct disk_cache *disk = obj->remote->disk;
 	uint64_t cs = obj->remote->opts.chunk_size;
+	const struct disk_chunk_id id = {
+		.object_key = obj->key,
+		.object_size = obj->base.size,
+		.chunk_size = (uint32_t)cs,
+		.index = index,
+	};
 	struct hexz_error err = { 0 };
 	const struct remote_request req = {
 		.method = "GET",
@@ -85,14 +95,22 @@ fetch_chunk(const struct remote_object *obj, struct chunk *ch, uint64_t index)
 		.dst = chunk_data(ch),
 		.object_size = obj->base.size,
 	};
-	int ret = remote_request_run(obj->remote, &req, NULL, &err);
+	int ret;
 
+	if (disk && disk_cache_load(disk, &id, chunk_data(ch), chunk_len(ch))) {
+		chunk_cache_publish(cache, ch);
+		return;
+	}
+	ret = remote_request_run(obj->remote, &req, NULL, &err);
 	if (ret) {
 		record_error(obj, &err);
 		chunk_cache_abandon(cache, ch, ret);
-	} else {
-		chunk_cache_publish(cache, ch);
+		return;
 	}
+	chunk_cache_publish(cache, ch);
+	/* Published first, so waiters do not wait for the disk; our reference keeps the bytes. */
+	if (disk)
+		disk_cache_store(disk, &id, chunk_data(ch), chunk_len(ch));
 }
 
 static void *

@@ -69,6 +69,15 @@ enum hexz_s3_addressing {
  * @s3_region:        signing region; NULL: "us-east-1".
  * @s3_endpoint:      "http(s)://HOST[:PORT]" of the S3 service; NULL: AWS's for the region.
  * @s3_addressing:    see enum hexz_s3_addressing.
+ * @cache_dir:        a directory for a persistent disk cache of fetched chunks, kept
+ *                    across contexts and processes, keyed by object URL, version (ETag)
+ *                    and chunk; created 0700 if missing, refused if another user owns it
+ *                    or if its group or others have access; files are 0600. Every file
+ *                    is checked (length, SHA-256) when read: a damaged one is deleted and
+ *                    fetched again, never served. NULL: no disk cache.
+ * @cache_dir_size:   budget of the disk cache in bytes, least recently used chunks
+ *                    deleted past it (each process sharing a directory keeps its own);
+ *                    0: a tenth of the free space of its file system when created.
  */
 struct hexz_remote_options {
 	unsigned int max_connections;
@@ -83,6 +92,8 @@ struct hexz_remote_options {
 	const char *s3_region;
 	const char *s3_endpoint;
 	enum hexz_s3_addressing s3_addressing;
+	const char *cache_dir;
+	uint64_t cache_dir_size;
 };
 
 /** The default chunk size: see core/storage/chunk_cache.h for why. */
@@ -114,7 +125,10 @@ HEXZ_EXPORT void hexz_remote_options_init(struct hexz_remote_options *opts);
  *                             message says which): a chunk size that is not a
  *                             power of two, an S3 key without its secret, ...;
  *  HEXZ_ERR_NO_MEMORY         no memory;
- *  HEXZ_ERR_SYSTEM            libcurl could not be initialised.
+ *  HEXZ_ERR_SYSTEM            libcurl could not be initialised;
+ *  HEXZ_ERR_NOT_FOUND, HEXZ_ERR_PERMISSION, HEXZ_ERR_IO
+ *                             @cache_dir cannot be created or opened (its
+ *                             ownership and mode: HEXZ_ERR_INVALID_ARGUMENT).
  */
 HEXZ_EXPORT int hexz_remote_create(const struct hexz_remote_options *opts, struct hexz_remote **out,
 				   struct hexz_error *err);
