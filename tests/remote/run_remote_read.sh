@@ -25,6 +25,7 @@ cleanup() {
 	fi
 	"$HERE/nginx.sh" stop "$WORK/nginx" || status=1
 	"$HERE/nginx.sh" stop "$WORK/nginx-stop" || status=1
+	"$HERE/nginx.sh" stop "$WORK/nginx-disk" || status=1
 	"$HERE/ceph_rgw.sh" stop "$WORK/rgw" || status=1
 	rm -rf -- "$WORK"
 	exit "$status"
@@ -32,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p -- "$WORK/corpus" "$WORK/nginx" "$WORK/nginx-stop" "$WORK/rgw"
+mkdir -p -- "$WORK/corpus" "$WORK/nginx" "$WORK/nginx-stop" "$WORK/nginx-disk" "$WORK/rgw"
 "$PYTHON" "$SOURCE_ROOT/tests/writer/make_corpus.py" "$WORK/corpus" >/dev/null
 
 # Both servers start at once: RGW takes seconds, nginx half of one.
@@ -93,5 +94,28 @@ inspect_cases "https://127.0.0.1:$NGINX_HTTPS_PORT/" --ca-file "$NGINX_CA_FILE"
 AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_REGION=$RGW_REGION AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID \
 	AWS_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY inspect_cases "s3://$RGW_BUCKET/"
 
+# hexz-inspect --cache-dir: the directory made 0700, its files 0600; a
+# second run reads the same bytes with no GET at all (only its HEAD).
+inspect_cached() { # URL EXPECTED_FILE
+	"$INSPECT" --cache-dir "$WORK/inspect-cache" --cat main "$1" | cmp - "$2"
+}
+gets() { grep -c "\"GET /both_streams.hxz " "$WORK/nginx/access.log" || true; }
+inspect_cached "http://127.0.0.1:$NGINX_HTTP_PORT/both_streams.hxz" "$WORK/corpus/both_streams.main"
+before=$(gets)
+inspect_cached "http://127.0.0.1:$NGINX_HTTP_PORT/both_streams.hxz" "$WORK/corpus/both_streams.main"
+after=$(gets)
+[ "$before" -gt 0 ] && [ "$after" = "$before" ] ||
+	remote_die "hexz-inspect --cache-dir: $before GETs after the first run, $after after the second"
+[ "$(stat -c %a "$WORK/inspect-cache")" = 700 ] ||
+	remote_die "--cache-dir made mode $(stat -c %a "$WORK/inspect-cache"), not 700"
+[ -z "$(find "$WORK/inspect-cache" -type f ! -perm 600)" ] && [ -n "$(find "$WORK/inspect-cache" -type f)" ] ||
+	remote_die "--cache-dir files: $(ls -la "$WORK/inspect-cache")"
+chmod 755 "$WORK/inspect-cache"
+if "$INSPECT" --cache-dir "$WORK/inspect-cache" "http://127.0.0.1:$NGINX_HTTP_PORT/both_streams.hxz" \
+	>/dev/null 2>"$WORK/inspect.err"; then
+	remote_die "hexz-inspect used a cache directory of mode 755"
+fi
+grep -q "chmod 700" "$WORK/inspect.err" || remote_die "--cache-dir of mode 755: $(cat "$WORK/inspect.err")"
+
 HEXZ_S3_REQUEST=$S3_REQUEST HEXZ_CORPUS_DIR=$WORK/corpus HEXZ_NGINX_SH=$HERE/nginx.sh HEXZ_STOP_STATE=$WORK/nginx-stop \
-	"$TEST_BIN"
+	HEXZ_DISK_STATE=$WORK/nginx-disk "$TEST_BIN"

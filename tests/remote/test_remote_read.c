@@ -13,13 +13,16 @@
  * after it was opened gives HEXZ_ERR_CHANGED on the next uncached read;
  * a server stopped after open gives HEXZ_ERR_NETWORK after the retries,
  * within their bound; concurrent readers of one object fetch each chunk
- * once.
+ * once; the disk cache serves a later context without the server, and
+ * never serves a damaged file or an old version.
  */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -104,6 +107,26 @@ make_remote(uint32_t chunk, uint64_t cache_bytes, unsigned int retries, bool s3,
 	}
 	ret = hexz_remote_create(&o, &r, &err);
 	ck_assert_msg(ret == HEXZ_OK, "hexz_remote_create: %s", err.message);
+	return r;
+}
+
+/* An http context with a disk cache in `dir` and a memory cache of one chunk. */
+static struct hexz_remote *
+make_remote_disk(const char *dir)
+{
+	struct hexz_remote_options o;
+	struct hexz_remote *r = NULL;
+	struct hexz_error err = { 0 };
+
+	hexz_remote_options_init(&o);
+	o.chunk_size = 64u << 10;
+	o.cache_bytes = 64u << 10;
+	o.retries = 2;
+	o.request_timeout = 5;
+	o.max_connections = 4;
+	o.cache_dir = dir;
+	ck_assert_msg(hexz_remote_create(&o, &r, &err) == HEXZ_OK, "hexz_remote_create: %s",
+		      err.message);
 	return r;
 }
 
@@ -586,6 +609,164 @@ START_TEST(test_stopped_server)
 }
 END_TEST
 
+/* Read all of `url` through `r` into `got`: the status of the open, then of the read. */
+static int
+read_all(struct hexz_remote *r, const char *url, unsigned char *got, size_t size)
+{
+	struct hexz_storage *st = NULL;
+	struct hexz_error err = { 0 };
+	int ret = hexz_remote_open(r, url, &st, &err);
+
+	ck_assert_msg(ret == HEXZ_OK, "%s: %s", url, err.message);
+	ck_assert_uint_eq(hexz_storage_len(st), size);
+	/* In pieces that straddle chunks, as a reader of a mount asks. */
+	for (size_t off = 0; off < size && ret == HEXZ_OK; off += PIECE)
+		ret = hexz_storage_read_exact(st, off, size - off < PIECE ? size - off : PIECE,
+					      got + off);
+	hexz_storage_close(st);
+	return ret;
+}
+
+/* Flip one byte in the data of every cache file of `dir`; returns how many there were. */
+static unsigned int
+damage_cache(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		char *path;
+		unsigned char b;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = tu_path(dir, de->d_name);
+		fd = open(path, O_RDWR);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(pread(fd, &b, 1, 1000), 1);
+		b ^= 1;
+		ck_assert_int_eq(pwrite(fd, &b, 1, 1000), 1);
+		close(fd);
+		free(path);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * The disk cache (cache_dir) against nginx: a second context reads what
+ * the first fetched without the server (stopped after its HEAD); damaged
+ * files are refetched, never served, and with the server stopped their
+ * reads fail rather than serve them; a replaced object (new ETag) never
+ * reads the old version's chunks from disk.
+ */
+START_TEST(test_disk_cache)
+{
+	const char *state = need_env("HEXZ_DISK_STATE");
+	char *tmp = tu_tmpdir_create(), *cache = tu_path(tmp, "cache"), *docroot = NULL,
+	     *path = NULL, *url = NULL, *env = NULL, port[16] = "";
+	unsigned char *v1 = malloc(OBJ_SIZE), *v2 = malloc(OBJ_SIZE), *got = malloc(OBJ_SIZE);
+	struct hexz_remote *r;
+	struct hexz_storage *st = NULL;
+	struct hexz_error err = { 0 };
+	unsigned int chunks = OBJ_SIZE / (64u << 10);
+	FILE *f;
+	int ret;
+
+	ck_assert_int_gt(asprintf(&docroot, "%s/docroot", state), 0);
+	ck_assert_int_eq(mkdir(docroot, 0700), 0);
+	path = tu_path(docroot, "disk.hxz");
+	write_object(path, OBJ_SIZE, 1000000000, v1);
+	run_script("'%s' start '%s' '%s' >/dev/null", need_env("HEXZ_NGINX_SH"), state, docroot);
+	ck_assert_int_gt(asprintf(&env, "%s/env", state), 0);
+	f = fopen(env, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "NGINX_HTTP_PORT=%15s", port), 1);
+	fclose(f);
+	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/disk.hxz", port), 0);
+
+	/* A first run fetches and keeps every chunk. */
+	r = make_remote_disk(cache);
+	ck_assert_int_eq(read_all(r, url, got, OBJ_SIZE), HEXZ_OK);
+	ck_assert_int_eq(memcmp(got, v1, OBJ_SIZE), 0);
+	hexz_remote_destroy(r);
+
+	/* Damaged on disk: refetched (the right bytes), and stored again. */
+	ck_assert_uint_eq(damage_cache(cache), chunks);
+	r = make_remote_disk(cache);
+	memset(got, 0, OBJ_SIZE);
+	ck_assert_int_eq(read_all(r, url, got, OBJ_SIZE), HEXZ_OK);
+	ck_assert_int_eq(memcmp(got, v1, OBJ_SIZE), 0);
+	hexz_remote_destroy(r);
+
+	/* Replaced on the server: the new version reads, not the old one's chunks. */
+	write_object(path, OBJ_SIZE, 1000000100, v2);
+	r = make_remote_disk(cache);
+	ck_assert_int_eq(read_all(r, url, got, OBJ_SIZE), HEXZ_OK);
+	ck_assert_msg(memcmp(got, v2, OBJ_SIZE) == 0, "not the replacing version's bytes");
+	hexz_remote_destroy(r);
+
+	/* A later run opens (HEAD), then the server stops: every chunk comes from disk. */
+	r = make_remote_disk(cache);
+	ck_assert_int_eq(hexz_remote_open(r, url, &st, &err), HEXZ_OK);
+	run_script("'%s' stop '%s'", need_env("HEXZ_NGINX_SH"), state);
+	memset(got, 0, OBJ_SIZE);
+	for (size_t off = 0; off < OBJ_SIZE; off += PIECE) {
+		size_t n = OBJ_SIZE - off < PIECE ? OBJ_SIZE - off : PIECE;
+
+		ret = hexz_storage_read_exact(st, off, n, got + off);
+		ck_assert_msg(ret == HEXZ_OK, "at %zu with the server stopped: %d (%s)", off, ret,
+			      hexz_strerror(ret));
+	}
+	ck_assert_int_eq(memcmp(got, v2, OBJ_SIZE), 0);
+	/* Damaged now, with no server: the read fails; it is never served. */
+	ck_assert_uint_ge(damage_cache(cache), chunks);
+	ret = hexz_storage_read_exact(st, OBJ_SIZE / 2, 100, got);
+	ck_assert_msg(ret == HEXZ_ERR_NETWORK, "damaged chunk, server stopped: %d (%s)", ret,
+		      hexz_strerror(ret));
+	hexz_storage_close(st);
+	hexz_remote_destroy(r);
+
+	unlink(path);
+	free(path);
+	free(docroot);
+	free(url);
+	free(env);
+	free(cache);
+	tu_tmpdir_remove(tmp);
+	free(v1);
+	free(v2);
+	free(got);
+}
+END_TEST
+
+/* cache_dir refused: group-readable, and its message names it. */
+START_TEST(test_disk_cache_refused)
+{
+	char *tmp = tu_tmpdir_create(), *cache = tu_path(tmp, "cache");
+	struct hexz_remote_options o;
+	struct hexz_remote *r = NULL;
+	struct hexz_error err = { 0 };
+
+	ck_assert_int_eq(mkdir(cache, 0750), 0);
+	ck_assert_int_eq(chmod(cache, 0750), 0);
+	hexz_remote_options_init(&o);
+	o.cache_dir = cache;
+	ck_assert_int_eq(hexz_remote_create(&o, &r, &err), HEXZ_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(err.message, cache) && strstr(err.message, "0750"), "%s", err.message);
+	o.cache_dir = "";
+	ck_assert_int_eq(hexz_remote_create(&o, &r, &err), HEXZ_ERR_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "cache_dir"), "%s", err.message);
+	free(cache);
+	tu_tmpdir_remove(tmp);
+}
+END_TEST
+
 /* The same through S3: an object overwritten by a PUT after open reads as changed. */
 START_TEST(test_replaced_object_s3)
 {
@@ -804,6 +985,8 @@ main(void)
 	tcase_add_test(tc, test_range_ignored);
 	tcase_add_test(tc, test_concurrent_readers);
 	tcase_add_test(tc, test_stopped_server);
+	tcase_add_test(tc, test_disk_cache);
+	tcase_add_test(tc, test_disk_cache_refused);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }
