@@ -93,7 +93,7 @@ begin "concurrency under ThreadSanitizer (clang)"
 CC=clang setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dtests=true
 meson test -C build-tsan --setup tsan --print-errorlogs \
 	concurrency truncation misc open_errors large_sparse bounds block_cache archive resident \
-	chunk_cache remote_read
+	chunk_cache disk_cache remote_read
 meson test -C build-tsan --setup tsan --suite robustness --print-errorlogs
 
 begin "fuzzing every libFuzzer target for ${FUZZ_SECONDS:-30} s"
