@@ -37,6 +37,7 @@
 #define RETRY_BASE_MS 100u
 #define RETRY_CAP_MS 20000u
 #define RECEIVE_BUFFER (256L << 10)
+#define IF_MATCH "If-Match: "
 
 enum verdict {
 	VERDICT_OK,
@@ -148,6 +149,16 @@ check_partial(struct attempt *a)
 		return set_abort(a, HEXZ_ERR_PROTOCOL,
 				 "Content-Range \"%.100s\" for bytes %" PRIu64 "-%" PRIu64 " asked",
 				 hdr->value, req->offset, req->offset + req->len - 1);
+	/*
+	 * The server checked If-Match; a cache or proxy in between may not
+	 * have. An answer naming another version is not served.
+	 */
+	if (req->condition && strncmp(req->condition, IF_MATCH, strlen(IF_MATCH)) == 0 &&
+	    curl_easy_header(a->h, "ETag", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK &&
+	    strcmp(hdr->value, req->condition + strlen(IF_MATCH)) != 0)
+		return set_abort(a, HEXZ_ERR_CHANGED,
+				 "an answer with ETag %.100s, not %.100s as when it was opened",
+				 hdr->value, req->condition + strlen(IF_MATCH));
 	return HEXZ_OK;
 }
 
@@ -297,14 +308,19 @@ copy_header(CURL *h, const char *name, char *out, size_t size)
 		strcpy(out, hdr->value);
 }
 
-/* libcurl's failures that another attempt cannot cure. */
+/*
+ * libcurl's failures that another attempt cannot cure. Not among them:
+ * CURLE_UNSUPPORTED_PROTOCOL, which for a URL checked at open means an
+ * answer that is not HTTP (say, bytes a server sent past the previous
+ * answer's Content-Length on a kept-alive connection); the failed
+ * connection is closed and the retry gets a fresh one.
+ */
 static int
 fatal_curl_status(CURLcode c)
 {
 	switch (c) {
 	case CURLE_OUT_OF_MEMORY:
 		return HEXZ_ERR_NO_MEMORY;
-	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return HEXZ_ERR_INVALID_ARGUMENT;
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -378,8 +394,14 @@ attempt_once(struct hexz_remote *r, const struct remote_request *req, struct rem
 		v = VERDICT_FAIL;
 	} else if (cres != CURLE_OK && !(cres == CURLE_WRITE_ERROR && a->capped)) {
 		ret = fatal_curl_status(cres);
-		*code = error_set(err, ret ? ret : HEXZ_ERR_NETWORK, "%s: %s", url,
-				  a->curl_msg[0] ? a->curl_msg : curl_easy_strerror(cres));
+		if (!ret &&
+		    (cres == CURLE_UNSUPPORTED_PROTOCOL || cres == CURLE_WEIRD_SERVER_REPLY))
+			*code = error_set(err, HEXZ_ERR_PROTOCOL,
+					  "%s: an answer that is not HTTP: %s", url,
+					  a->curl_msg[0] ? a->curl_msg : curl_easy_strerror(cres));
+		else
+			*code = error_set(err, ret ? ret : HEXZ_ERR_NETWORK, "%s: %s", url,
+					  a->curl_msg[0] ? a->curl_msg : curl_easy_strerror(cres));
 		v = ret ? VERDICT_FAIL : VERDICT_RETRY;
 	} else if ((req->dst && a->status == 206) || (!req->dst && a->status == 200)) {
 		reusable = true;

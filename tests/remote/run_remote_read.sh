@@ -26,6 +26,7 @@ cleanup() {
 	"$HERE/nginx.sh" stop "$WORK/nginx" || status=1
 	"$HERE/nginx.sh" stop "$WORK/nginx-stop" || status=1
 	"$HERE/nginx.sh" stop "$WORK/nginx-disk" || status=1
+	"$HERE/fault_proxy.sh" stop "$WORK/proxy" || status=1
 	"$HERE/ceph_rgw.sh" stop "$WORK/rgw" || status=1
 	rm -rf -- "$WORK"
 	exit "$status"
@@ -33,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p -- "$WORK/corpus" "$WORK/nginx" "$WORK/nginx-stop" "$WORK/nginx-disk" "$WORK/rgw"
+mkdir -p -- "$WORK/corpus" "$WORK/nginx" "$WORK/nginx-stop" "$WORK/nginx-disk" "$WORK/proxy" "$WORK/rgw"
 "$PYTHON" "$SOURCE_ROOT/tests/writer/make_corpus.py" "$WORK/corpus" >/dev/null
 
 # Both servers start at once: RGW takes seconds, nginx half of one.
@@ -62,6 +63,13 @@ set -a
 . "$WORK/nginx/env"
 # shellcheck disable=SC1091
 . "$WORK/rgw/env"
+set +a
+
+# The fault-injecting proxy in front of nginx's http port (the fault campaign).
+"$HERE/fault_proxy.sh" start "$WORK/proxy" "127.0.0.1:$NGINX_HTTP_PORT" >"$WORK/proxy/started"
+set -a
+# shellcheck disable=SC1091
+. "$WORK/proxy/env"
 set +a
 
 # The corpus into the bucket, signed by libhexz's own signer.

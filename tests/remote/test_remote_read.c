@@ -767,6 +767,142 @@ START_TEST(test_disk_cache_refused)
 }
 END_TEST
 
+/* Replace the proxy's rules with the JSON list `rules`. */
+static void
+set_faults(const char *rules)
+{
+	run_script("curl -sf -X PUT --data '%s' http://127.0.0.1:%s/faults >/dev/null", rules,
+		   need_env("FAULT_PROXY_CONTROL_PORT"));
+}
+
+struct fault_case {
+	const char *rules;
+	int expect;	      /* the status of the whole read */
+	const char *says;     /* a failure's message holds this (besides the URL) */
+	unsigned int threads; /* readers of the object at once */
+	unsigned int retries; /* 0: 3 */
+};
+
+static const struct fault_case fault_cases[] = {
+	/* Retried, then read right. */
+	{ "[{\"fault\":\"reset\",\"bytes\":1000,\"when\":{\"next\":2},\"method\":\"GET\"}]",
+	  HEXZ_OK, NULL, 1, 0 },
+	{ "[{\"fault\":\"truncate\",\"bytes\":5000,\"when\":{\"next\":2},\"method\":\"GET\"}]",
+	  HEXZ_OK, NULL, 1, 0 },
+	{ "[{\"fault\":\"status\",\"code\":503,\"when\":{\"next\":2},\"method\":\"GET\"}]", HEXZ_OK,
+	  NULL, 1, 0 },
+	{ "[{\"fault\":\"stall\",\"bytes\":100,\"seconds\":null,\"when\":{\"next\":1},"
+	  "\"method\":\"GET\"}]",
+	  HEXZ_OK, NULL, 1, 0 },
+	{ "[{\"fault\":\"extra\",\"bytes\":10,\"method\":\"GET\"}]", HEXZ_OK, NULL, 1, 0 },
+	/* Random faults of every retried kind, four readers at once. */
+	{ "[{\"fault\":\"reset\",\"bytes\":3000,\"when\":{\"p\":0.1},\"method\":\"GET\"},"
+	  "{\"fault\":\"truncate\",\"bytes\":2000,\"when\":{\"p\":0.1},\"method\":\"GET\"},"
+	  "{\"fault\":\"status\",\"code\":502,\"when\":{\"p\":0.1},\"method\":\"GET\"}]",
+	  HEXZ_OK, NULL, 4, 10 },
+	/* Failures, each with its own status, after the retries or at once. */
+	{ "[{\"fault\":\"status\",\"code\":500,\"method\":\"GET\"}]", HEXZ_ERR_HTTP, "500", 1, 0 },
+	{ "[{\"fault\":\"reset\",\"bytes\":1000,\"method\":\"GET\"}]", HEXZ_ERR_NETWORK, "attempts",
+	  1, 0 },
+	{ "[{\"fault\":\"shift_range\",\"by\":1,\"method\":\"GET\"}]", HEXZ_ERR_PROTOCOL,
+	  "Content-Range", 1, 0 },
+	{ "[{\"fault\":\"ignore_range\",\"method\":\"GET\"}]", HEXZ_ERR_PROTOCOL, "Range", 1, 0 },
+	{ "[{\"fault\":\"etag\",\"value\":\"\\\"other\\\"\",\"method\":\"GET\"}]", HEXZ_ERR_CHANGED,
+	  "\"other\"", 1, 0 },
+	{ "[{\"fault\":\"status\",\"code\":412,\"method\":\"GET\"}]", HEXZ_ERR_CHANGED, "412", 1,
+	  0 },
+};
+
+struct fault_reader {
+	const struct hexz_storage *st;
+	const unsigned char *expect;
+	unsigned int seed;
+	int status;
+};
+
+/* Read the object in pieces, from a random piece on and round: every byte once. */
+static void *
+fault_read(void *p)
+{
+	struct fault_reader *fr = p;
+	unsigned char *got = malloc(PIECE);
+	size_t pieces = (OBJ_SIZE + PIECE - 1) / PIECE, first = rand_r(&fr->seed) % pieces;
+
+	ck_assert_ptr_nonnull(got);
+	for (size_t j = 0; j < pieces && fr->status == HEXZ_OK; j++) {
+		size_t off = (first + j) % pieces * PIECE;
+		size_t n = OBJ_SIZE - off < PIECE ? OBJ_SIZE - off : PIECE;
+
+		fr->status = hexz_storage_read_exact(fr->st, off, n, got);
+		/* Right bytes or a failure: never other bytes. */
+		if (fr->status == HEXZ_OK && memcmp(got, fr->expect + off, n) != 0)
+			fr->status = 1;
+	}
+	free(got);
+	return NULL;
+}
+
+/*
+ * The fault campaign: every fault of the proxy between the backend and
+ * nginx, each on a fresh context (retries 3, request_timeout 1 s; 10 for
+ * the random mix, where 4 attempts in a row fail too often): the
+ * transient ones are retried and the object reads right; the lasting ones
+ * fail the read with their own status and a message naming the URL and
+ * the cause; in no case are other bytes returned.
+ */
+START_TEST(test_faults)
+{
+	const struct fault_case *fc = &fault_cases[_i];
+	char *path = tu_path(corpus_dir, "faults.hxz"), *url = NULL;
+	unsigned char *data = malloc(OBJ_SIZE);
+	struct fault_reader fr[4];
+	pthread_t tid[4];
+	struct hexz_remote_options o;
+	struct hexz_remote *r = NULL;
+	struct hexz_storage *st = NULL;
+	struct hexz_error err = { 0 };
+	int status = HEXZ_OK;
+
+	write_object(path, OBJ_SIZE, 1000000000 + _i, data);
+	ck_assert_int_gt(
+		asprintf(&url, "http://127.0.0.1:%s/faults.hxz", need_env("FAULT_PROXY_PORT")), 0);
+	set_faults("[]");
+	hexz_remote_options_init(&o);
+	o.chunk_size = OBJ_CHUNK;
+	o.cache_bytes = OBJ_CHUNK;
+	o.retries = fc->retries ? fc->retries : 3;
+	o.request_timeout = 1;
+	o.max_connections = 4;
+	ck_assert_int_eq(hexz_remote_create(&o, &r, &err), HEXZ_OK);
+	ck_assert_msg(hexz_remote_open(r, url, &st, &err) == HEXZ_OK, "%s", err.message);
+	set_faults(fc->rules);
+	for (unsigned int t = 0; t < fc->threads; t++) {
+		fr[t] = (struct fault_reader){ .st = st, .expect = data, .seed = 7 * t + 1 };
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, fault_read, &fr[t]), 0);
+	}
+	for (unsigned int t = 0; t < fc->threads; t++) {
+		pthread_join(tid[t], NULL);
+		if (fr[t].status != HEXZ_OK && status == HEXZ_OK)
+			status = fr[t].status;
+	}
+	set_faults("[]");
+	ck_assert_msg(status != 1, "%s: other bytes than the object's", fc->rules);
+	ck_assert_msg(status == fc->expect, "%s: status %d (%s), expected %d", fc->rules, status,
+		      hexz_strerror(status), fc->expect);
+	if (fc->expect != HEXZ_OK) {
+		ck_assert_int_eq(hexz_remote_read_error(st, &err), HEXZ_OK);
+		ck_assert_msg(strstr(err.message, url) && strstr(err.message, fc->says),
+			      "%s: message '%s' lacks the URL or '%s'", fc->rules, err.message,
+			      fc->says);
+	}
+	hexz_storage_close(st);
+	hexz_remote_destroy(r);
+	free(path);
+	free(url);
+	free(data);
+}
+END_TEST
+
 /* The same through S3: an object overwritten by a PUT after open reads as changed. */
 START_TEST(test_replaced_object_s3)
 {
@@ -987,6 +1123,8 @@ main(void)
 	tcase_add_test(tc, test_stopped_server);
 	tcase_add_test(tc, test_disk_cache);
 	tcase_add_test(tc, test_disk_cache_refused);
+	tcase_add_loop_test(tc, test_faults, 0,
+			    (int)(sizeof(fault_cases) / sizeof(fault_cases[0])));
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }
