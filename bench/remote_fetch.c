@@ -11,6 +11,12 @@
  * pass: bytes, seconds, MiB/s. The cache budget holds the whole object
  * (up to 4 GiB), so the second pass is the hit path. S3 settings come
  * from the AWS_* environment, as for hexz-inspect.
+ *
+ * With REMOTE_FETCH_CACHE_DIR set, the first pass also keeps every chunk
+ * in that disk cache (cache_dir), and a third pass ("disk") reads the
+ * object through a new context on the same directory whose memory cache
+ * holds one chunk: the disk cache's read path, to be put beside a read of
+ * the same bytes from a local file.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -86,12 +92,27 @@ main(int argc, char **argv)
 	o.s3_secret_access_key = env("AWS_SECRET_ACCESS_KEY");
 	o.s3_region = env("AWS_REGION");
 	o.s3_endpoint = env("AWS_ENDPOINT_URL");
+	o.cache_dir = env("REMOTE_FETCH_CACHE_DIR");
 	buf = malloc(piece);
 	if (!buf || hexz_remote_create(&o, &r, &err) || hexz_remote_open(r, argv[1], &st, &err)) {
 		fprintf(stderr, "remote_fetch: %s\n", buf ? err.message : "out of memory");
 		goto out;
 	}
 	ret = pass(st, piece, buf, "cold") || pass(st, piece, buf, "cached");
+	if (ret || !o.cache_dir)
+		goto out;
+	/* The disk tier alone: a new context, its memory cache as small as it goes. */
+	hexz_storage_close(st);
+	hexz_remote_destroy(r);
+	st = NULL;
+	r = NULL;
+	o.cache_bytes = 0;
+	if (hexz_remote_create(&o, &r, &err) || hexz_remote_open(r, argv[1], &st, &err)) {
+		fprintf(stderr, "remote_fetch: %s\n", err.message);
+		ret = 1;
+		goto out;
+	}
+	ret = pass(st, piece, buf, "disk");
 out:
 	hexz_storage_close(st);
 	hexz_remote_destroy(r);
