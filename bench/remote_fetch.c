@@ -12,6 +12,10 @@
  * (up to 4 GiB), so the second pass is the hit path. S3 settings come
  * from the AWS_* environment, as for hexz-inspect.
  *
+ * REMOTE_FETCH_CACHE_BYTES sets the memory budget (bytes) instead: one
+ * smaller than the object makes the first pass that of a cache at its
+ * budget, evicting a chunk for each it fetches.
+ *
  * With REMOTE_FETCH_CACHE_DIR set, the first pass also keeps every chunk
  * in that disk cache (cache_dir), and a third pass ("disk") reads the
  * object through a new context on the same directory whose memory cache
@@ -86,7 +90,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	hexz_remote_options_init(&o);
-	o.cache_bytes = 4ull << 30;
+	o.cache_bytes = env("REMOTE_FETCH_CACHE_BYTES")
+				? strtoull(env("REMOTE_FETCH_CACHE_BYTES"), NULL, 0)
+				: 4ull << 30;
 	o.ca_file = argc > 3 ? argv[3] : NULL;
 	o.s3_access_key_id = env("AWS_ACCESS_KEY_ID");
 	o.s3_secret_access_key = env("AWS_SECRET_ACCESS_KEY");
