@@ -3,7 +3,8 @@
  * The chunk cache of the remote backends (core/storage/chunk_cache.c):
  * claims, hits, the byte budget and LRU order, references that pin a
  * chunk against eviction, versions kept apart by their keys, abandoned
- * fetches that waiters see and the next reader retries, and many threads
+ * fetches that waiters see and the next reader retries, megabyte buffers
+ * reused after eviction, and many threads
  * asking for one chunk while its claimer fetches it: one claim, every
  * waiter served the claimer's bytes.
  */
@@ -203,6 +204,51 @@ START_TEST(test_one_fetch_per_chunk)
 }
 END_TEST
 
+/* Fill a claimed chunk of `len` bytes with `fill`, publish, check and release it. */
+static unsigned char *
+big_chunk(struct chunk_cache *c, uint64_t index, size_t len, unsigned char fill)
+{
+	struct chunk *ch = NULL;
+	bool claimed = false;
+	unsigned char *data;
+
+	ck_assert_int_eq(chunk_cache_acquire(c, "big", index, len, &ch, &claimed), HEXZ_OK);
+	ck_assert(claimed);
+	data = chunk_data(ch);
+	memset(data, fill, len);
+	chunk_cache_publish(c, ch);
+	ck_assert_int_eq(chunk_cache_wait(c, ch), HEXZ_OK);
+	ck_assert(tu_all_bytes(chunk_data(ch), len, fill));
+	chunk_cache_release(c, ch);
+	return data;
+}
+
+/*
+ * Megabyte chunks (mapped buffers): with no budget each is evicted at its
+ * release, and the next chunk of the same length reuses its buffer; one of
+ * another length does not; every chunk reads what its claimer wrote.
+ */
+START_TEST(test_buffers_reused)
+{
+	struct chunk_cache *c = chunk_cache_create(0);
+	struct chunk_cache_stats st;
+	unsigned char *first, *again, *other;
+
+	first = big_chunk(c, 0, 1u << 20, 'a');
+	again = big_chunk(c, 1, 1u << 20, 'b');
+	ck_assert_ptr_eq(first, again);
+	other = big_chunk(c, 2, (1u << 20) + 4096, 'c');
+	ck_assert_ptr_ne(other, first);
+	/* Chunk 0 was evicted: claimed again, its new bytes read. */
+	big_chunk(c, 0, 1u << 20, 'd');
+	chunk_cache_get_stats(c, &st);
+	ck_assert_uint_eq(st.chunks, 0);
+	ck_assert_uint_eq(st.bytes, 0);
+	ck_assert_uint_eq(st.evictions, 4);
+	chunk_cache_destroy(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -214,6 +260,7 @@ main(void)
 	tcase_add_test(tc, test_reference_pins);
 	tcase_add_test(tc, test_abandon);
 	tcase_add_test(tc, test_one_fetch_per_chunk);
+	tcase_add_test(tc, test_buffers_reused);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }
