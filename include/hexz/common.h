@@ -80,7 +80,8 @@ enum hexz_status {
 	/** The remote object changed since it was opened (412, another length or ETag). */
 	HEXZ_ERR_CHANGED = -27,
 	/** The server broke HTTP's rules for a range request (Range ignored, wrong
-	   Content-Range, a body of the wrong length, no validator). */
+	   Content-Range, a body of the wrong length, no validator, an answer
+	   that is not HTTP after every retry). */
 	HEXZ_ERR_PROTOCOL = -28,
 	/** The server answered with an HTTP status this library does not expect. */
 	HEXZ_ERR_HTTP = -29,

@@ -13,12 +13,15 @@
  * when the server gives no strong ETag) are learnt once, by the HEAD that
  * opens it. Every later GET carries If-Match (or If-Unmodified-Since) with
  * that version and asks for an exact Range, so a reader sees the bytes of
- * one version or fails with HEXZ_ERR_CHANGED, never a mix of two.
+ * one version or fails with HEXZ_ERR_CHANGED, never a mix of two. An
+ * answer that names another ETag (a cache in between that ignored
+ * If-Match) fails the same way.
  *
  * Failures: a request that fails with a connection error, a reset, a
- * timeout (no progress for request_timeout seconds), a 5xx or a 429 is
- * retried up to `retries` times with exponential backoff and jitter; 403,
- * 404 and 412 are not. Messages name the URL (an s3:// URL as given), the
+ * timeout (no progress for request_timeout seconds), an answer that is not
+ * HTTP at all (on a fresh connection then), a 5xx or a 429 is retried up to
+ * `retries` times with exponential backoff and jitter; 403, 404 and 412 are
+ * not. Messages name the URL (an s3:// URL as given), the
  * HTTP status and S3's error code, never a credential.
  *
  * Thread safety: a context and the storage handles opened from it may be
