@@ -10,7 +10,8 @@
  *
  * ARCHIVE may be a URL (http(s)://HOST/PATH/NAME.hxz, s3://BUCKET/KEY.hxz):
  * it is then read through libhexz's remote backend, S3 settings from the
- * AWS_* environment, --ca-file for https, --cache-dir for a persistent
+ * AWS_* environment and the AWS shared files (profiles) as the AWS CLI
+ * reads them, --ca-file for https, --cache-dir for a persistent
  * disk cache of fetched chunks shared with later runs.
  */
 #define _GNU_SOURCE
@@ -70,7 +71,8 @@ usage(FILE *out)
 		     "  -V, --version     the version\n"
 		     "\n"
 		     "ARCHIVE may be a URL: http(s)://HOST[:PORT]/PATH/NAME.hxz or\n"
-		     "s3://BUCKET/KEY.hxz (credentials, region and endpoint from AWS_*).\n"
+		     "s3://BUCKET/KEY.hxz (credentials, region and endpoint from AWS_* and\n"
+		     "the AWS CLI's files: AWS_PROFILE, ~/.aws/credentials, ~/.aws/config).\n"
 		     "Parents of thin archives are found as hexz finds them: the path as\n"
 		     "written, then relative to the archive's directory (beside it for a URL).\n"
 		     "Exit status: 0 sound, 1 unreadable or damaged archive, 2 bad usage.\n");
@@ -300,18 +302,11 @@ verify(struct hexz_archive *ar, unsigned char *buf, unsigned int depth)
 	return 0;
 }
 
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
-
 /*
  * Open the archive at `url` through a remote context. S3 settings come
- * from the environment as the AWS CLI reads it (a profile's file is not
- * read yet); AWS_CA_BUNDLE is for S3 only, and --ca-file wins over it.
+ * from the environment and the AWS shared files, as the AWS CLI reads
+ * them (libhexz resolves them: aws_envp); --ca-file wins over
+ * AWS_CA_BUNDLE and a profile's ca_bundle.
  */
 static int
 open_remote(const char *url, const char *ca_file, const char *cache_dir,
@@ -320,18 +315,14 @@ open_remote(const char *url, const char *ca_file, const char *cache_dir,
 {
 	struct hexz_remote_options ro;
 	struct hexz_storage *st = NULL;
-	bool s3 = strncmp(url, "s3://", 5) == 0;
 	int ret;
 
 	hexz_remote_options_init(&ro);
-	ro.ca_file = ca_file ? ca_file : s3 ? env("AWS_CA_BUNDLE") : NULL;
+	ro.ca_file = ca_file;
 	ro.cache_dir = cache_dir;
-	ro.s3_access_key_id = env("AWS_ACCESS_KEY_ID");
-	ro.s3_secret_access_key = env("AWS_SECRET_ACCESS_KEY");
-	ro.s3_session_token = env("AWS_SESSION_TOKEN");
-	ro.s3_region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
-	ro.s3_endpoint = env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
-						     : env("AWS_ENDPOINT_URL");
+	/* Only S3 reads the AWS configuration: a broken ~/.aws/config never fails an https URL. */
+	if (strncmp(url, "s3://", 5) == 0)
+		ro.aws_envp = (const char *const *)environ;
 	ret = hexz_remote_create(&ro, remote, err);
 	if (ret)
 		return ret;

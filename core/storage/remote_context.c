@@ -118,6 +118,32 @@ check_options(const struct hexz_remote_options *o, struct hexz_error *err)
 	return HEXZ_OK;
 }
 
+/*
+ * The S3 settings the caller left NULL, from the AWS configuration of
+ * opts.aws_envp (kept in r->aws, whose strings the options point into
+ * until copy_strings() copies them). The caller's key pair is taken whole
+ * or not at all, never mixed with the configuration's.
+ */
+static int
+resolve_aws(struct hexz_remote *r, struct hexz_error *err)
+{
+	struct hexz_remote_options *o = &r->opts;
+	const struct aws_config_input in = { .envp = o->aws_envp, .ca_file = o->ca_file };
+	int ret = aws_config_load(&in, &r->aws, err);
+
+	o->aws_envp = NULL; /* read once; the caller's environment may change */
+	if (ret)
+		return ret;
+	if (!o->s3_access_key_id && r->aws->cred_source != AWS_CRED_NONE) {
+		o->s3_access_key_id = r->aws->access_key_id;
+		o->s3_secret_access_key = r->aws->secret_access_key;
+		o->s3_session_token = r->aws->session_token;
+	}
+	if (!o->s3_region)
+		o->s3_region = r->aws->region;
+	return HEXZ_OK;
+}
+
 int
 hexz_remote_create(const struct hexz_remote_options *opts, struct hexz_remote **out,
 		   struct hexz_error *err)
@@ -139,6 +165,13 @@ hexz_remote_create(const struct hexz_remote_options *opts, struct hexz_remote **
 	if (ret) {
 		free(r);
 		return ret;
+	}
+	if (r->opts.aws_envp) {
+		ret = resolve_aws(r, err);
+		if (ret) {
+			free(r);
+			return ret;
+		}
 	}
 	if (!r->opts.chunk_size)
 		r->opts.chunk_size = HEXZ_REMOTE_DEFAULT_CHUNK;
@@ -173,6 +206,7 @@ fail:
 	conn_pool_destroy(r->pool);
 	chunk_cache_destroy(r->cache);
 	disk_cache_close(r->disk);
+	aws_config_free(r->aws);
 	free_options(&r->opts);
 	free(r);
 	return ret;
@@ -192,6 +226,7 @@ remote_context_unref(struct hexz_remote *r)
 	conn_pool_destroy(r->pool);
 	chunk_cache_destroy(r->cache);
 	disk_cache_close(r->disk);
+	aws_config_free(r->aws);
 	free_options(&r->opts);
 	free(r);
 	curl_global_cleanup();

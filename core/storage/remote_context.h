@@ -10,6 +10,7 @@
 
 #include <hexz/remote.h>
 
+#include "aws_config.h"
 #include "chunk_cache.h"
 #include "conn_pool.h"
 #include "disk_cache.h"
@@ -21,6 +22,8 @@ struct hexz_remote {
 	struct hexz_remote_options opts;
 	struct conn_pool *pool;
 	struct chunk_cache *cache;
+	/* The AWS configuration resolved from aws_envp: S3 endpoint inputs, CA bundle; or NULL. */
+	struct aws_config *aws;
 	/* The persistent tier below `cache`; NULL without cache_dir. */
 	struct disk_cache *disk;
 };

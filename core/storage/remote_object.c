@@ -246,15 +246,18 @@ static int
 s3_target(const struct hexz_remote *r, const struct source_url *src, struct remote_target *t,
 	  struct hexz_error *err)
 {
-	const struct s3_endpoint_config config = {
+	struct s3_endpoint_config config = {
 		.option_endpoint = r->opts.s3_endpoint,
-		.region = r->opts.s3_region ? r->opts.s3_region : "us-east-1",
 		.addressing = (enum s3_addressing)r->opts.s3_addressing,
 	};
 	struct s3_endpoint ep = { 0 };
 	char *epath = NULL;
 	int ret;
 
+	/* An AWS configuration's endpoints rank after s3_endpoint, as the AWS CLI ranks them. */
+	if (r->aws)
+		aws_config_endpoint_config(r->aws, r->opts.s3_endpoint, config.addressing, &config);
+	config.region = r->opts.s3_region ? r->opts.s3_region : "us-east-1";
 	ret = s3_endpoint_resolve(src, &config, &ep, err);
 	if (ret)
 		goto out;

@@ -283,7 +283,10 @@ set_options(struct hexz_remote *r, const struct remote_request *req, struct atte
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, RECEIVE_BUFFER);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (o->ca_file)
+	/* S3 requests trust the AWS configuration's bundle (ca_file, when set, is that bundle). */
+	if (req->target->s3 && r->aws && r->aws->ca_bundle)
+		curl_easy_setopt(h, CURLOPT_CAINFO, r->aws->ca_bundle);
+	else if (o->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "libhexz/" HEXZ_VERSION_STRING);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);

@@ -81,6 +81,17 @@ enum hexz_s3_addressing {
  * @cache_dir_size:   budget of the disk cache in bytes, least recently used chunks
  *                    deleted past it (each process sharing a directory keeps its own);
  *                    0: a tenth of the free space of its file system when created.
+ * @aws_envp:         an environment ("NAME=value" strings ending with NULL, such as
+ *                    `environ`) to resolve the S3 settings left NULL above from, as the
+ *                    AWS CLI does: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+ *                    AWS_SESSION_TOKEN, else the profile (AWS_PROFILE, else "default")
+ *                    of the shared credentials and config files
+ *                    (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, else ~/.aws/);
+ *                    AWS_REGION, AWS_DEFAULT_REGION or the profile's region;
+ *                    AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the profile's endpoint
+ *                    (s3_endpoint, when set, wins); the CA bundle of S3 requests from
+ *                    AWS_CA_BUNDLE or the profile's ca_bundle (ca_file, when set,
+ *                    wins). Read once, by hexz_remote_create(). NULL: only the fields.
  */
 struct hexz_remote_options {
 	unsigned int max_connections;
@@ -97,6 +108,7 @@ struct hexz_remote_options {
 	enum hexz_s3_addressing s3_addressing;
 	const char *cache_dir;
 	uint64_t cache_dir_size;
+	const char *const *aws_envp;
 };
 
 /** The default chunk size: see core/storage/chunk_cache.h for why. */
@@ -131,7 +143,12 @@ HEXZ_EXPORT void hexz_remote_options_init(struct hexz_remote_options *opts);
  *  HEXZ_ERR_SYSTEM            libcurl could not be initialised;
  *  HEXZ_ERR_NOT_FOUND, HEXZ_ERR_PERMISSION, HEXZ_ERR_IO
  *                             @cache_dir cannot be created or opened (its
- *                             ownership and mode: HEXZ_ERR_INVALID_ARGUMENT).
+ *                             ownership and mode: HEXZ_ERR_INVALID_ARGUMENT);
+ *  HEXZ_ERR_INVALID_ARGUMENT, HEXZ_ERR_PERMISSION, HEXZ_ERR_NOT_REGULAR,
+ *  HEXZ_ERR_LIMIT             with @aws_envp: a malformed or unreadable AWS file,
+ *                             half a key pair, a profile named by AWS_PROFILE
+ *                             that no file has (the message names the file and
+ *                             line, never a secret).
  */
 HEXZ_EXPORT int hexz_remote_create(const struct hexz_remote_options *opts, struct hexz_remote **out,
 				   struct hexz_error *err);

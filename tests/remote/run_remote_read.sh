@@ -102,6 +102,39 @@ inspect_cases "https://127.0.0.1:$NGINX_HTTPS_PORT/" --ca-file "$NGINX_CA_FILE"
 AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_REGION=$RGW_REGION AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID \
 	AWS_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY inspect_cases "s3://$RGW_BUCKET/"
 
+# S3 settings from the AWS CLI's files alone, none in the environment: a
+# named profile's keys (the secret has + / =), region and endpoint_url.
+mkdir -m 700 "$WORK/aws"
+printf '[hexz]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	"$RGW_ACCESS_KEY_ID" "$RGW_SECRET_ACCESS_KEY" >"$WORK/aws/credentials"
+printf '[profile hexz]\nregion = %s\nendpoint_url = %s\n' "$RGW_REGION" "$RGW_ENDPOINT" \
+	>"$WORK/aws/config"
+printf '[hexz]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	"$RGW_ACCESS_KEY_ID" "not-the-secret+/=" >"$WORK/aws/wrong"
+chmod 600 "$WORK/aws/credentials" "$WORK/aws/config" "$WORK/aws/wrong"
+inspect_profile() { # CREDENTIALS_FILE PROFILE ARGS...
+	local creds=$1 profile=$2
+	shift 2
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_REGION \
+		-u AWS_DEFAULT_REGION -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3 -u AWS_CA_BUNDLE \
+		AWS_PROFILE="$profile" AWS_SHARED_CREDENTIALS_FILE="$creds" \
+		AWS_CONFIG_FILE="$WORK/aws/config" "$INSPECT" "$@"
+}
+inspect_profile "$WORK/aws/credentials" hexz --verify "s3://$RGW_BUCKET/chain_03.hxz" >/dev/null
+inspect_profile "$WORK/aws/credentials" hexz --cat main "s3://$RGW_BUCKET/both_streams.hxz" |
+	cmp - "$WORK/corpus/both_streams.main"
+if inspect_profile "$WORK/aws/wrong" hexz "s3://$RGW_BUCKET/both_streams.hxz" \
+	>/dev/null 2>"$WORK/inspect.err"; then
+	remote_die "hexz-inspect read S3 with a profile's wrong secret"
+fi
+grep -q "403" "$WORK/inspect.err" && ! grep -q "not-the-secret" "$WORK/inspect.err" ||
+	remote_die "a profile's wrong secret: $(cat "$WORK/inspect.err")"
+if inspect_profile "$WORK/aws/credentials" nosuch "s3://$RGW_BUCKET/both_streams.hxz" \
+	>/dev/null 2>"$WORK/inspect.err"; then
+	remote_die "hexz-inspect ran with AWS_PROFILE naming no profile"
+fi
+grep -q "nosuch" "$WORK/inspect.err" || remote_die "AWS_PROFILE=nosuch: $(cat "$WORK/inspect.err")"
+
 # hexz-inspect --cache-dir: the directory made 0700, its files 0600; a
 # second run reads the same bytes with no GET at all (only its HEAD).
 inspect_cached() { # URL EXPECTED_FILE
