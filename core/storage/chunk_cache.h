@@ -28,10 +28,10 @@
  * a status, which the waiters return; an abandoned chunk leaves the table
  * at once, so the next reader fetches it again.
  *
- * Room for more tiers: a persistent disk tier slots in at the claim (the
- * claimer looks on disk before fetching, and writes what it fetched after
- * publishing), and read-ahead is a claimer that nobody waits for yet:
- * neither needs a change here.
+ * The tiers around it need nothing more of it: the persistent disk tier
+ * (disk_cache.h) sits at the claim (the claimer looks on disk before
+ * fetching, and writes what it fetched after publishing), and read-ahead
+ * (remote_object.c) is a claimer that nobody waits for yet.
  *
  * Thread safety: every function may be called from any thread; one mutex
  * guards the table, held only for lookups and list moves, never while

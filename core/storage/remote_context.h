@@ -22,6 +22,8 @@ struct hexz_remote {
 	struct hexz_remote_options opts;
 	struct conn_pool *pool;
 	struct chunk_cache *cache;
+	/* Chunks being read ahead (remote_object.c), at most max_connections / 2. */
+	atomic_uint_fast64_t ahead_in_flight;
 	/* The AWS configuration resolved from aws_envp: S3 endpoint inputs, CA bundle; or NULL. */
 	struct aws_config *aws;
 	/* The persistent tier below `cache`; NULL without cache_dir. */

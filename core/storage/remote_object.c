@@ -35,14 +35,34 @@ struct remote_object {
 	char *condition;
 	/* The chunk cache's key: request URL and version, so versions never mix. */
 	char *key;
-	/* The last read failure (hexz_remote_read_error()); apart, as reads get a const handle. */
-	struct read_failure *failure;
+	/* What reads change; apart, as reads get a const handle. */
+	struct object_state *state;
 };
 
-struct read_failure {
+struct object_state {
+	/* The last read failure (hexz_remote_read_error()). */
 	pthread_mutex_t lock;
 	struct hexz_error last;
+	/* The handle's and each read-ahead's: the object lives until the last is dropped. */
+	atomic_uint refs;
+	/* The chunk after the last one the latest read took: a read from there is sequential. */
+	atomic_uint_fast64_t seq_next;
+	/* The first chunk read-ahead has not yet asked for. */
+	atomic_uint_fast64_t ahead_next;
 };
+
+/*
+ * Read-ahead: the chunks a sequential reader will want next are fetched
+ * in the background, up to READAHEAD_BYTES past its read, so that it
+ * finds them cached rather than waiting a round trip per chunk. 8 MiB is
+ * the bandwidth-delay product of 1 Gbit/s at a 60 ms round trip, farther
+ * than a cloud region is from its clients. The window is smaller when the
+ * connections (half of them at most, the rest for reads that wait) or the
+ * cache (half of it at most, or the chunks would push each other out
+ * before use) cannot hold it; with a window of 0 there is no read-ahead.
+ * A reader that jumps about never starts it.
+ */
+#define READAHEAD_BYTES (8u << 20)
 
 static const struct hexz_storage_ops remote_ops;
 
@@ -58,15 +78,17 @@ struct fetch_batch {
 	struct chunk **chunks;
 	uint64_t *indexes;
 	size_t count;
+	/* Read-ahead: failures are not the reader's, so not recorded (a read refetches). */
+	bool ahead;
 	atomic_size_t next;
 };
 
 static void
 record_error(const struct remote_object *obj, const struct hexz_error *e)
 {
-	pthread_mutex_lock(&obj->failure->lock);
-	obj->failure->last = *e;
-	pthread_mutex_unlock(&obj->failure->lock);
+	pthread_mutex_lock(&obj->state->lock);
+	obj->state->last = *e;
+	pthread_mutex_unlock(&obj->state->lock);
 }
 
 /*
@@ -74,7 +96,7 @@ record_error(const struct remote_object *obj, const struct hexz_error *e)
  * GET (then kept on disk), and publish it; or abandon it on failure.
  */
 static void
-fetch_chunk(const struct remote_object *obj, struct chunk *ch, uint64_t index)
+fetch_chunk(const struct remote_object *obj, struct chunk *ch, uint64_t index, bool ahead)
 {
 	struct chunk_cache *cache = obj->remote->cache;
 	struct disk_cache *disk = obj->remote->disk;
@@ -103,7 +125,8 @@ fetch_chunk(const struct remote_object *obj, struct chunk *ch, uint64_t index)
 	}
 	ret = remote_request_run(obj->remote, &req, NULL, &err);
 	if (ret) {
-		record_error(obj, &err);
+		if (!ahead)
+			record_error(obj, &err);
 		chunk_cache_abandon(cache, ch, ret);
 		return;
 	}
@@ -120,7 +143,7 @@ fetch_worker(void *arg)
 	size_t i;
 
 	while ((i = atomic_fetch_add(&b->next, 1)) < b->count)
-		fetch_chunk(b->obj, b->chunks[i], b->indexes[i]);
+		fetch_chunk(b->obj, b->chunks[i], b->indexes[i], b->ahead);
 	return NULL;
 }
 
@@ -147,6 +170,119 @@ fetch_batch_run(struct fetch_batch *b)
 		pthread_join(tids[i], NULL);
 }
 
+static void
+object_ref(const struct remote_object *obj)
+{
+	atomic_fetch_add(&obj->state->refs, 1);
+}
+
+static void object_unref(struct remote_object *obj);
+
+/* Chunks read ahead of sequential readers, at most; see READAHEAD_BYTES. */
+static uint64_t
+readahead_window(const struct hexz_remote *r)
+{
+	uint64_t cs = r->opts.chunk_size, w = READAHEAD_BYTES / cs;
+
+	if (w > r->opts.max_connections / 2)
+		w = r->opts.max_connections / 2;
+	if (w > r->opts.cache_bytes / 2 / cs)
+		w = r->opts.cache_bytes / 2 / cs;
+	return w;
+}
+
+/* A read-ahead batch, fetched by its own detached thread, which holds a reference to the object. */
+struct ahead_batch {
+	struct fetch_batch b;
+	struct chunk *chunks[];
+};
+
+static void *
+ahead_run(void *arg)
+{
+	struct ahead_batch *ab = arg;
+	struct remote_object *obj = (struct remote_object *)(uintptr_t)ab->b.obj;
+	struct hexz_remote *r = obj->remote;
+
+	fetch_batch_run(&ab->b);
+	for (size_t i = 0; i < ab->b.count; i++)
+		chunk_cache_release(r->cache, ab->chunks[i]);
+	atomic_fetch_sub(&r->ahead_in_flight, ab->b.count);
+	free(ab->b.indexes);
+	free(ab);
+	object_unref(obj);
+	return NULL;
+}
+
+/*
+ * After a sequential read that ended in chunk `last`: ask for the chunks
+ * of the window past it that nobody has asked for yet, claim those not
+ * cached nor being fetched, and fetch them on a detached thread. Best
+ * effort: out of memory, or the context's read-ahead at its limit, it
+ * does nothing.
+ */
+static void
+read_ahead(const struct remote_object *obj, uint64_t last, uint64_t window)
+{
+	struct hexz_remote *r = obj->remote;
+	uint64_t cs = r->opts.chunk_size, nchunks = (obj->base.size + cs - 1) / cs;
+	uint64_t from = last + 1, to = last + window, seen, i;
+	struct ahead_batch *ab;
+	pthread_attr_t attr;
+	pthread_t tid;
+	size_t n = 0;
+
+	if (to >= nchunks)
+		to = nchunks - 1;
+	seen = atomic_load(&obj->state->ahead_next);
+	if (seen > from)
+		from = seen;
+	if (from > to || atomic_load(&r->ahead_in_flight) >= r->opts.max_connections / 2)
+		return;
+	/* One reader schedules a stretch; another that raced for it leaves it. */
+	if (!atomic_compare_exchange_strong(&obj->state->ahead_next, &seen, to + 1))
+		return;
+	ab = calloc(1, sizeof(*ab) + (size_t)(to - from + 1) * sizeof(ab->chunks[0]));
+	if (ab)
+		ab->b.indexes = calloc((size_t)(to - from + 1), sizeof(*ab->b.indexes));
+	if (!ab || !ab->b.indexes)
+		goto fail;
+	for (i = from; i <= to; i++) {
+		size_t clen = (size_t)(obj->base.size - i * cs < cs ? obj->base.size - i * cs : cs);
+		struct chunk *ch;
+		bool mine;
+
+		if (chunk_cache_acquire(r->cache, obj->key, i, clen, &ch, &mine))
+			break;
+		if (!mine) {
+			chunk_cache_release(r->cache, ch);
+			continue;
+		}
+		ab->chunks[n] = ch;
+		ab->b.indexes[n++] = i;
+	}
+	if (!n)
+		goto fail;
+	ab->b.obj = obj;
+	ab->b.chunks = ab->chunks;
+	ab->b.count = n;
+	ab->b.ahead = true;
+	atomic_init(&ab->b.next, 0);
+	atomic_fetch_add(&r->ahead_in_flight, n);
+	object_ref(obj);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, ahead_run, ab) != 0)
+		ahead_run(ab); /* no thread: claims must end, so this reader fetches them */
+	pthread_attr_destroy(&attr);
+	return;
+
+fail:
+	if (ab)
+		free(ab->b.indexes);
+	free(ab);
+}
+
 static int
 remote_read_exact(const struct hexz_storage *st, uint64_t offset, size_t len, void *dst)
 {
@@ -159,6 +295,7 @@ remote_read_exact(const struct hexz_storage *st, uint64_t offset, size_t len, vo
 	struct chunk *stack_claimed[STACK_CHUNKS], **claimed = stack_claimed;
 	uint64_t stack_idx[STACK_CHUNKS], *claimed_idx = stack_idx;
 	unsigned char *out = dst;
+	uint64_t prev, window;
 	int ret = HEXZ_OK, st_ret;
 
 	if (n > STACK_CHUNKS) {
@@ -210,6 +347,11 @@ remote_read_exact(const struct hexz_storage *st, uint64_t offset, size_t len, vo
 		}
 		chunk_cache_release(cache, chunks[k]);
 	}
+	/* Sequential: from where the latest read ended, in its last chunk or the next. */
+	prev = atomic_exchange(&obj->state->seq_next, last + 1);
+	if (!ret && (first == prev || first + 1 == prev) &&
+	    (window = readahead_window(obj->remote)))
+		read_ahead(obj, last, window);
 out:
 	if (chunks != stack_chunks) {
 		free(chunks);
@@ -219,21 +361,27 @@ out:
 	return ret;
 }
 
+/* Free the object once the handle and every read-ahead of it have let go. */
 static void
-remote_close(struct hexz_storage *st)
+object_unref(struct remote_object *obj)
 {
-	struct remote_object *obj = (struct remote_object *)st;
 	struct hexz_remote *r = obj->remote;
 
+	if (atomic_fetch_sub(&obj->state->refs, 1) != 1)
+		return;
 	remote_target_free(&obj->target);
 	free(obj->condition);
 	free(obj->key);
-	if (obj->failure) {
-		pthread_mutex_destroy(&obj->failure->lock);
-		free(obj->failure);
-	}
+	pthread_mutex_destroy(&obj->state->lock);
+	free(obj->state);
 	free(obj);
 	remote_context_unref(r);
+}
+
+static void
+remote_close(struct hexz_storage *st)
+{
+	object_unref((struct remote_object *)st);
 }
 
 static const struct hexz_storage_ops remote_ops = {
@@ -351,7 +499,7 @@ hexz_remote_open(struct hexz_remote *remote, const char *url, struct hexz_storag
 		goto out_src;
 	}
 	obj = calloc(1, sizeof(*obj));
-	if (obj && !(obj->failure = calloc(1, sizeof(*obj->failure)))) {
+	if (obj && !(obj->state = calloc(1, sizeof(*obj->state)))) {
 		free(obj);
 		obj = NULL;
 	}
@@ -359,7 +507,10 @@ hexz_remote_open(struct hexz_remote *remote, const char *url, struct hexz_storag
 		ret = error_set(err, HEXZ_ERR_NO_MEMORY, "out of memory");
 		goto out_src;
 	}
-	pthread_mutex_init(&obj->failure->lock, NULL);
+	pthread_mutex_init(&obj->state->lock, NULL);
+	atomic_init(&obj->state->refs, 1);
+	atomic_init(&obj->state->seq_next, UINT64_MAX);
+	atomic_init(&obj->state->ahead_next, 0);
 	obj->base.ops = &remote_ops;
 	obj->remote = remote;
 	remote_context_ref(remote);
@@ -407,9 +558,9 @@ hexz_remote_read_error(const struct hexz_storage *st, struct hexz_error *out)
 	if (!st || !out || st->ops != &remote_ops)
 		return HEXZ_ERR_INVALID_ARGUMENT;
 	obj = as_remote(st);
-	pthread_mutex_lock(&obj->failure->lock);
-	*out = obj->failure->last;
-	pthread_mutex_unlock(&obj->failure->lock);
+	pthread_mutex_lock(&obj->state->lock);
+	*out = obj->state->last;
+	pthread_mutex_unlock(&obj->state->lock);
 	return HEXZ_OK;
 }
 

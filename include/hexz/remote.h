@@ -175,7 +175,11 @@ HEXZ_EXPORT void hexz_remote_destroy(struct hexz_remote *remote);
  *
  * Sends one HEAD (signed for S3), with retries, to learn the object's length
  * and version. The handle's reads fetch aligned chunks through the
- * context's cache, the chunks of one read in parallel; hexz_storage_view()
+ * context's cache, the chunks of one read in parallel; reads that follow
+ * each other also fetch, in the background, up to 8 MiB of the chunks
+ * after them (fewer when max_connections / 2 or half of cache_bytes
+ * holds fewer; none with a chunk per half cache), so that a sequential
+ * reader rarely waits a round trip; hexz_storage_view()
  * is HEXZ_ERR_UNSUPPORTED. A read fails with the statuses of this call plus
  * HEXZ_ERR_CHANGED; hexz_remote_read_error() tells why.
  *

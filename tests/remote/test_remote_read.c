@@ -903,6 +903,129 @@ START_TEST(test_faults)
 }
 END_TEST
 
+/* The proxy's count of answered GETs with status 206, since its counters were last reset. */
+static int
+proxy_gets(void)
+{
+	char *cmd = NULL, buf[4096];
+	struct json_object *counters, *requests, *n;
+	size_t len;
+	int count = 0;
+	FILE *f;
+
+	ck_assert_int_gt(asprintf(&cmd, "curl -sf http://127.0.0.1:%s/counters",
+				  need_env("FAULT_PROXY_CONTROL_PORT")),
+			 0);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[len] = '\0';
+	ck_assert_int_eq(pclose(f), 0);
+	counters = json_tokener_parse(buf);
+	ck_assert_msg(counters, "counters: %s", buf);
+	requests = jget(counters, "requests");
+	if (json_object_object_get_ex(requests, "GET 206", &n))
+		count = json_object_get_int(n);
+	json_object_put(counters);
+	free(cmd);
+	return count;
+}
+
+/* The proxy's 206 count once it has stayed put for 300 ms (at most 10 s). */
+static int
+settled_gets(void)
+{
+	int now = proxy_gets(), before = -1;
+
+	for (int i = 0; i < 100 && now != before; i++) {
+		before = now;
+		usleep(300 * 1000);
+		now = proxy_gets();
+	}
+	return now;
+}
+
+static struct hexz_storage *
+open_through_proxy(struct hexz_remote **r, const char *url)
+{
+	struct hexz_remote_options o;
+	struct hexz_storage *st = NULL;
+	struct hexz_error err = { 0 };
+
+	hexz_remote_options_init(&o);
+	o.chunk_size = OBJ_CHUNK;
+	o.cache_bytes = 8u << 20;
+	o.max_connections = 8; /* a window of 4 chunks */
+	ck_assert_int_eq(hexz_remote_create(&o, r, &err), HEXZ_OK);
+	ck_assert_msg(hexz_remote_open(*r, url, &st, &err) == HEXZ_OK, "%s", err.message);
+	return st;
+}
+
+/*
+ * Read-ahead, counted at the proxy: a second sequential read sends the
+ * window's 4 chunks after its own, once each; a whole sequential read
+ * then fetches every chunk once, with the right bytes; a reader that
+ * jumps about fetches only what it reads; a handle closed while its
+ * read-ahead is in flight is freed by the read-ahead (ASan sees it).
+ */
+START_TEST(test_read_ahead)
+{
+	char *path = tu_path(corpus_dir, "ahead.hxz"), *url = NULL;
+	unsigned char *data = malloc(OBJ_SIZE), *got = malloc(OBJ_SIZE);
+	const size_t chunks = OBJ_SIZE / OBJ_CHUNK;
+	struct hexz_remote *r;
+	struct hexz_storage *st;
+	int gets;
+
+	write_object(path, OBJ_SIZE, 1000000000, data);
+	ck_assert_int_gt(
+		asprintf(&url, "http://127.0.0.1:%s/ahead.hxz", need_env("FAULT_PROXY_PORT")), 0);
+	set_faults("[]");
+
+	run_script("curl -sf -X POST http://127.0.0.1:%s/reset >/dev/null",
+		   need_env("FAULT_PROXY_CONTROL_PORT"));
+	st = open_through_proxy(&r, url);
+	ck_assert_int_eq(hexz_storage_read_exact(st, 0, 4096, got), HEXZ_OK);
+	ck_assert_int_eq(settled_gets(), 1);
+	ck_assert_int_eq(hexz_storage_read_exact(st, 4096, 4096, got + 4096), HEXZ_OK);
+	gets = settled_gets();
+	ck_assert_msg(gets == 1 + 4, "%d GETs after two sequential reads, 5 expected", gets);
+	for (size_t off = 0; off < OBJ_SIZE; off += 4096)
+		ck_assert_int_eq(hexz_storage_read_exact(st, off, 4096, got + off), HEXZ_OK);
+	ck_assert_int_eq(memcmp(got, data, OBJ_SIZE), 0);
+	gets = settled_gets();
+	ck_assert_msg(gets == (int)chunks, "%d GETs for a sequential read of %zu chunks", gets,
+		      chunks);
+	hexz_storage_close(st);
+	hexz_remote_destroy(r);
+
+	/* Jumping about: chunks 10, 3, 7, 12: four GETs, nothing ahead. */
+	run_script("curl -sf -X POST http://127.0.0.1:%s/reset >/dev/null",
+		   need_env("FAULT_PROXY_CONTROL_PORT"));
+	st = open_through_proxy(&r, url);
+	for (int i = 0; i < 4; i++) {
+		size_t off = (size_t)(int[]){ 10, 3, 7, 12 }[i] * OBJ_CHUNK + 100;
+
+		ck_assert_int_eq(hexz_storage_read_exact(st, off, 1000, got), HEXZ_OK);
+		ck_assert_int_eq(memcmp(got, data + off, 1000), 0);
+	}
+	gets = settled_gets();
+	ck_assert_msg(gets == 4, "%d GETs for 4 scattered reads", gets);
+
+	/* Closed, and the context dropped, with a read-ahead just started. */
+	ck_assert_int_eq(hexz_storage_read_exact(st, 12 * OBJ_CHUNK + 2000, 10, got), HEXZ_OK);
+	hexz_storage_close(st);
+	hexz_remote_destroy(r);
+	settled_gets();
+
+	unlink(path);
+	free(path);
+	free(url);
+	free(data);
+	free(got);
+}
+END_TEST
+
 /* The same through S3: an object overwritten by a PUT after open reads as changed. */
 START_TEST(test_replaced_object_s3)
 {
@@ -1123,6 +1246,7 @@ main(void)
 	tcase_add_test(tc, test_stopped_server);
 	tcase_add_test(tc, test_disk_cache);
 	tcase_add_test(tc, test_disk_cache_refused);
+	tcase_add_test(tc, test_read_ahead);
 	tcase_add_loop_test(tc, test_faults, 0,
 			    (int)(sizeof(fault_cases) / sizeof(fault_cases[0])));
 	suite_add_tcase(s, tc);
