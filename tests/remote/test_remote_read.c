@@ -555,6 +555,33 @@ run_script(const char *fmt, ...)
 }
 
 /*
+ * Start the nginx of `state` (nginx.sh) over a new docroot in it holding
+ * object `name` (OBJ_SIZE random bytes, copied to `copy`); its path in
+ * *path, and its URL returned.
+ */
+static char *
+start_own_nginx(const char *state, const char *name, unsigned char *copy, char **path)
+{
+	char *docroot = NULL, *env = NULL, *url = NULL, port[16] = "";
+	FILE *f;
+
+	ck_assert_int_gt(asprintf(&docroot, "%s/docroot", state), 0);
+	ck_assert_int_eq(mkdir(docroot, 0700), 0);
+	*path = tu_path(docroot, name);
+	write_object(*path, OBJ_SIZE, 1000000000, copy);
+	run_script("'%s' start '%s' '%s' >/dev/null", need_env("HEXZ_NGINX_SH"), state, docroot);
+	ck_assert_int_gt(asprintf(&env, "%s/env", state), 0);
+	f = fopen(env, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "NGINX_HTTP_PORT=%15s", port), 1);
+	fclose(f);
+	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/%s", port, name), 0);
+	free(docroot);
+	free(env);
+	return url;
+}
+
+/*
  * A server stopped after open: the next uncached read fails with
  * HEXZ_ERR_NETWORK after its retries (refused connections: the backoff is
  * the only wait, at most 0.1 + 0.2 s for 2 retries), the cached ones still
@@ -564,25 +591,14 @@ START_TEST(test_stopped_server)
 {
 	const char *state = need_env("HEXZ_STOP_STATE");
 	struct hexz_remote *r = make_remote(OBJ_CHUNK, 8 << 20, 2, false, NULL);
-	char *docroot = NULL, *path = NULL, *url = NULL, *env = NULL, port[16] = "";
+	char *path = NULL, *url;
 	unsigned char *data = malloc(OBJ_SIZE), *got = malloc(OBJ_SIZE);
 	struct hexz_storage *st = NULL;
 	struct hexz_error err = { 0 };
-	FILE *f;
 	double t0, took;
 	int ret;
 
-	ck_assert_int_gt(asprintf(&docroot, "%s/docroot", state), 0);
-	ck_assert_int_eq(mkdir(docroot, 0700), 0);
-	path = tu_path(docroot, "stopped.hxz");
-	write_object(path, OBJ_SIZE, 1000000000, data);
-	run_script("'%s' start '%s' '%s' >/dev/null", need_env("HEXZ_NGINX_SH"), state, docroot);
-	ck_assert_int_gt(asprintf(&env, "%s/env", state), 0);
-	f = fopen(env, "r");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "NGINX_HTTP_PORT=%15s", port), 1);
-	fclose(f);
-	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/stopped.hxz", port), 0);
+	url = start_own_nginx(state, "stopped.hxz", data, &path);
 
 	ck_assert_int_eq(hexz_remote_open(r, url, &st, &err), HEXZ_OK);
 	ck_assert_int_eq(hexz_storage_read_exact(st, 0, 4096, got), HEXZ_OK);
@@ -600,10 +616,8 @@ START_TEST(test_stopped_server)
 	ck_assert_int_eq(memcmp(got, data + 100, 1000), 0);
 	hexz_storage_close(st);
 	hexz_remote_destroy(r);
-	free(docroot);
 	free(path);
 	free(url);
-	free(env);
 	free(data);
 	free(got);
 }
@@ -667,27 +681,15 @@ damage_cache(const char *dir)
 START_TEST(test_disk_cache)
 {
 	const char *state = need_env("HEXZ_DISK_STATE");
-	char *tmp = tu_tmpdir_create(), *cache = tu_path(tmp, "cache"), *docroot = NULL,
-	     *path = NULL, *url = NULL, *env = NULL, port[16] = "";
+	char *tmp = tu_tmpdir_create(), *cache = tu_path(tmp, "cache"), *path = NULL, *url;
 	unsigned char *v1 = malloc(OBJ_SIZE), *v2 = malloc(OBJ_SIZE), *got = malloc(OBJ_SIZE);
 	struct hexz_remote *r;
 	struct hexz_storage *st = NULL;
 	struct hexz_error err = { 0 };
 	unsigned int chunks = OBJ_SIZE / (64u << 10);
-	FILE *f;
 	int ret;
 
-	ck_assert_int_gt(asprintf(&docroot, "%s/docroot", state), 0);
-	ck_assert_int_eq(mkdir(docroot, 0700), 0);
-	path = tu_path(docroot, "disk.hxz");
-	write_object(path, OBJ_SIZE, 1000000000, v1);
-	run_script("'%s' start '%s' '%s' >/dev/null", need_env("HEXZ_NGINX_SH"), state, docroot);
-	ck_assert_int_gt(asprintf(&env, "%s/env", state), 0);
-	f = fopen(env, "r");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "NGINX_HTTP_PORT=%15s", port), 1);
-	fclose(f);
-	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%s/disk.hxz", port), 0);
+	url = start_own_nginx(state, "disk.hxz", v1, &path);
 
 	/* A first run fetches and keeps every chunk. */
 	r = make_remote_disk(cache);
@@ -733,9 +735,7 @@ START_TEST(test_disk_cache)
 
 	unlink(path);
 	free(path);
-	free(docroot);
 	free(url);
-	free(env);
 	free(cache);
 	tu_tmpdir_remove(tmp);
 	free(v1);
