@@ -96,7 +96,17 @@ get "$URL"
 faults '[{"fault":"ignore_range"}]'
 get -r 0-99 "$URL"
 [ "$code" = 200 ] && cmp -s "$work/out" "$work/docroot/obj" || fail "ignore_range: $code $size"
-tail -n 1 "$FAULT_PROXY_LOG" | grep -q '"range": "bytes=0-99"' || fail "ignore_range log"
+# The proxy logs a request once it has relayed the answer, which curl may
+# have finished reading first: the line is waited for (up to 5 s).
+logged=false
+for _ in $(seq 50); do
+	if tail -n 1 "$FAULT_PROXY_LOG" | grep -q '"range": "bytes=0-99"'; then
+		logged=true
+		break
+	fi
+	sleep 0.1
+done
+$logged || fail "ignore_range log: $(tail -n 1 "$FAULT_PROXY_LOG")"
 
 faults '[{"fault":"shift_range","by":5}]'
 get -r 100-199 "$URL"
