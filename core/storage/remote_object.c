@@ -170,6 +170,15 @@ fetch_batch_run(struct fetch_batch *b)
 		pthread_join(tids[i], NULL);
 }
 
+/* The length of chunk `index` of the object: chunk_size, but for a shorter last one. */
+static size_t
+chunk_length(const struct remote_object *obj, uint64_t index)
+{
+	uint64_t cs = obj->remote->opts.chunk_size, start = index * cs;
+
+	return (size_t)(obj->base.size - start < cs ? obj->base.size - start : cs);
+}
+
 static void
 object_ref(const struct remote_object *obj)
 {
@@ -248,11 +257,10 @@ read_ahead(const struct remote_object *obj, uint64_t last, uint64_t window)
 	if (!ab || !ab->b.indexes)
 		goto fail;
 	for (i = from; i <= to; i++) {
-		size_t clen = (size_t)(obj->base.size - i * cs < cs ? obj->base.size - i * cs : cs);
 		struct chunk *ch;
 		bool mine;
 
-		if (chunk_cache_acquire(r->cache, obj->key, i, clen, &ch, &mine))
+		if (chunk_cache_acquire(r->cache, obj->key, i, chunk_length(obj, i), &ch, &mine))
 			break;
 		if (!mine) {
 			chunk_cache_release(r->cache, ch);
@@ -308,11 +316,10 @@ remote_read_exact(const struct hexz_storage *st, uint64_t offset, size_t len, vo
 		}
 	}
 	for (i = first; i <= last; i++) {
-		uint64_t start = i * cs;
-		size_t clen = (size_t)(st->size - start < cs ? st->size - start : cs);
 		bool mine;
 
-		ret = chunk_cache_acquire(cache, obj->key, i, clen, &chunks[acquired], &mine);
+		ret = chunk_cache_acquire(cache, obj->key, i, chunk_length(obj, i),
+					  &chunks[acquired], &mine);
 		if (ret)
 			break;
 		if (mine) {
